@@ -1,0 +1,74 @@
+"""``python -m smsline.run``: the whole line on this machine (``make run``).
+
+Reads ``.env``, starts the embedded Redis under ``var/`` when ``REDIS_URL`` is
+unset, then runs every Procfile process under honcho. Ctrl-C or SIGTERM stops
+the processes first and Redis last, so nothing loses its Redis while stopping.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from dotenv import load_dotenv
+
+from smsline import embedded_redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> int:
+    """Start Redis if needed and the Procfile processes; return their exit code."""
+    # The shell's environment wins over .env, as everywhere else in the line.
+    load_dotenv(os.path.join(ROOT, ".env"), override=False)
+    env = os.environ
+    env.setdefault("PORT", "5000")
+    # Procfile commands name `gunicorn` and `python`: they must be this venv's.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+
+    server = None
+    if not env.get("REDIS_URL"):
+        server = embedded_redis.start(os.path.join(ROOT, "var"))
+        env["REDIS_URL"] = server.url
+        print(f"smsline: embedded Redis at {server.url} (data in var/)", flush=True)
+    try:
+        return _run_procfile(env)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run_procfile(env) -> int:
+    port = env["PORT"]
+    if env.get("TWILIO_ACCOUNT_SID"):
+        print(f"smsline: listening on http://0.0.0.0:{port}", flush=True)
+    elif env.get("SMSLINE_SIMULATOR", "1") == "0":
+        print(f"smsline: listening on http://127.0.0.1:{port} (simulator off)", flush=True)
+    else:
+        print(f"smsline: open http://127.0.0.1:{port}/simulator", flush=True)
+
+    # .env is already merged above; /dev/null keeps honcho from reading it
+    # again with the opposite precedence (honcho lets .env override the shell).
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", os.path.join(ROOT, "Procfile"),
+         "-d", ROOT, "--env", os.devnull],
+        cwd=ROOT,
+        env=env,
+    )
+
+    def forward(signum, frame):
+        # honcho stops every process group on SIGTERM, SIGKILLs after 5 s.
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    # Ctrl-C at the terminal reaches honcho too (same process group): wait
+    # for it to stop its processes instead of dying before them.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    return honcho.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
