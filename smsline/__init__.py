@@ -1,0 +1,54 @@
+"""smsline: an SMS-only check-in safety line."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response
+
+from . import bootstrap, config
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings_override: dict | None = None, *, redis=None, transport=None, clock=None) -> Flask:
+    """Build the web app: defaults, then the environment, then the test mapping on top."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = config.override(config.from_env(), settings_override)
+    line = bootstrap.build(settings, redis=redis, transport=transport, clock=clock)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.extensions["smsline"] = line
+
+    from .webhook import bp
+
+    app.register_blueprint(bp)
+    if settings.simulator_enabled:
+        try:
+            from .simulator import bp as sim_bp
+
+            app.register_blueprint(sim_bp)
+        except ImportError:
+            pass
+    from .cli import register
+
+    register(app)
+
+    @app.errorhandler(Exception)
+    def _never_500(e):  # a request never ends in a bare 500: answer Twilio with an empty reply
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return e
+        log.exception("request failed")
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', status=200, mimetype="application/xml")
+
+    if not settings.twilio_auth_token:
+        log.warning("no TWILIO_AUTH_TOKEN: webhook signatures are not checked (simulator mode)")
+    elif not settings.public_url:
+        log.warning("SMSLINE_PUBLIC_URL is not set: no status callbacks are requested")
+    try:
+        bootstrap.seed_organizers(line)
+        bootstrap.check_redis(line)
+    except Exception:
+        log.warning("Redis is not reachable yet; organizers are seeded when it is")
+    return app

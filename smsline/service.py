@@ -1,0 +1,715 @@
+"""Load, decide, save, then carry out the effects. One handler per command."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from . import messages, session
+from .bootstrap import HIGH, Line
+from .commands import Command, parse
+from .phones import mask, normalize
+from .session import Alert, People, Reply, StandDown, Tell
+from .store import DAY, Keys
+
+log = logging.getLogger(__name__)
+
+INVITES_PER_DAY = 10
+MAX_ALIAS = 20
+ALIAS_WORDS = ("Robin", "Sky", "River", "Sage", "Wren", "Jay", "Rowan", "Ash", "Fern", "Lark", "Reed", "Quinn")
+
+
+def generated_alias(pid: str) -> str:
+    """A neutral alias that reveals nothing, stable for a person id."""
+    n = int(hashlib.sha256(pid.encode()).hexdigest()[:8], 16)
+    return f"{ALIAS_WORDS[n % len(ALIAS_WORDS)]}{n % 90 + 10}"
+
+
+# Outbound ------------------------------------------------------------------
+
+def fmt_time(line: Line, ts: float | None, now: float) -> str:
+    """A short local time for texts, with the weekday when it is not today."""
+    if ts is None:
+        return ""
+    tz = line.tz
+    t = datetime.fromtimestamp(ts, tz)
+    today = datetime.fromtimestamp(now, tz).date()
+    hm = t.strftime("%I:%M%p").lstrip("0").lower()
+    return hm if t.date() == today else f"{t.strftime('%a')} {hm}"
+
+
+def display_name(line: Line, pid: str, for_member: str | None = None) -> str:
+    """How a person is named to others: the name a member gave them, their alias, or a masked number."""
+    if for_member:
+        link = line.store.buddy_links(for_member).get(pid)
+        if link and link.get("name"):
+            return link["name"]
+    person = line.store.person(pid)
+    return person.get("alias") or mask(person.get("number"))
+
+
+def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | None = None) -> dict:
+    """Turn effect fields (timestamps, person ids) into what a text shows."""
+    out = {"network": line.settings.network_name}
+    for k, v in fields.items():
+        if k.endswith("_at"):
+            out[k] = fmt_time(line, v, now)
+        elif k == "by":
+            out[k] = display_name(line, v, for_member=member)
+        else:
+            out[k] = v
+    if member is not None:
+        out.setdefault("member", display_name(line, member))
+    note = fields.get("note")
+    out["note_part"] = messages.render("part_note", lang, note=note) if note else ""
+    return out
+
+
+@dataclass
+class Outgoing:
+    """One text to send, with an id that makes the send idempotent."""
+
+    id: str
+    to: str
+    body: str
+    ref: str = ""
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
+
+
+def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None):
+    """Render a text for a person in their language; None when they opted out or have no number."""
+    person = line.store.person(pid)
+    number = person.get("number")
+    if not number or line.store.opted_out(number):
+        return None
+    lang = person.get("lang", "en")
+    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member))
+    return Outgoing(id=f"{uid}-{pid}", to=number, body=body)
+
+
+def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = HIGH) -> None:
+    """Queue texts for the worker, inside the caller's transaction when given one."""
+    if not texts:
+        return
+    from . import jobs
+
+    line.queues[queue].enqueue_call(
+        jobs.send_texts, args=([t.as_dict() for t in texts],), pipeline=pipe, description="send texts",
+        result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
+    )
+
+
+def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
+    """Arm the one job the current timer version waits for (job id is unique per version)."""
+    from . import jobs
+
+    if not (t.live and t.next_at is not None):
+        return
+    at = datetime.fromtimestamp(t.next_at, timezone.utc)
+    line.queues[HIGH].enqueue_at(
+        at, jobs.tick, pid, t.version, t.next_stage, t.next_at,
+        job_id=jobs.tick_job_id(pid, t.version), pipeline=pipe, result_ttl=0, failure_ttl=DAY, description="tick",
+    )
+
+
+# Timer transactions ---------------------------------------------------------
+
+def timer_event(line: Line, pid: str, event, now: float) -> tuple[list[Reply], list]:
+    """Apply a pure timer event atomically and queue everything it causes in the same transaction.
+
+    Returns the replies for the sender and the alert rounds that were recorded.
+    """
+    store = line.store
+    people = People(member=pid, buddies=store.confirmed_buddies(pid), organizers=store.organizers())
+    result: dict = {}
+
+    def txn(pipe, timer, deliveries):
+        new, effects = event(timer, people)
+        texts: list[Outgoing] = []
+        alerts = [e for e in effects if isinstance(e, Alert)]
+        cancel: list[str] = []
+        for e in effects:
+            if isinstance(e, Tell):
+                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
+                for rid in e.to:
+                    o = outgoing(line, rid, e.key, e.fields, now, uid, member=pid)
+                    if o:
+                        texts.append(o)
+            elif isinstance(e, StandDown):
+                reached, cancel = _stand_down_split(deliveries)
+                uid = f"{pid}-{timer.tid}-sd"
+                for rid in reached:
+                    o = outgoing(line, rid, "standdown", {"alert_at": e.alert_at}, now, uid, member=pid)
+                    if o:
+                        texts.append(o)
+        pipe.multi()
+        if new is not None and new is not timer:
+            store.write_timer(pipe, pid, new, now)
+            schedule_tick(line, pipe, pid, new)
+        if timer is not None and cancel:
+            dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
+            pipe.hset(dkey, mapping={f: "cancelled" for f in cancel})
+        if new is not None and not new.live:
+            for rid in new.alerted:
+                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+        if timer is not None and new is not None and timer.tid != new.tid:
+            for rid in timer.alerted:
+                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+        for a in alerts:
+            record_round(line, pipe, pid, new, a)
+        enqueue_texts(line, texts, pipe)
+        result["replies"] = [e for e in effects if isinstance(e, Reply)]
+        result["alerts"] = [(new.tid, a.round) for a in alerts]
+        result["timer"] = new
+
+    store.transact(pid, txn)
+    return result["replies"], result["alerts"]
+
+
+def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Who must hear the stand-down (an alert reached or is reaching them) and which sends to cancel."""
+    reached, cancel = [], []
+    for f, status in deliveries.items():
+        if ":" not in f or f.startswith("r"):
+            continue
+        rid = f.split(":", 1)[1]
+        if status == "pending":
+            cancel.append(f)
+        elif status == "sending" or status.startswith("sent"):
+            reached.append(rid)
+    return list(dict.fromkeys(reached)), cancel
+
+
+def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert) -> None:
+    """Record one round: the spec to render and one pending delivery per recipient, then queue it."""
+    from . import jobs
+
+    dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
+    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to)}
+    mapping = {f"r{a.round}": json.dumps(spec)}
+    mapping.update({f"{a.round}:{rid}": "pending" for rid in a.to})
+    pipe.hset(dkey, mapping=mapping)
+    pipe.expire(dkey, 14 * DAY)
+    for rid in a.to:
+        pipe.sadd(Keys.alerted_for.format(pid=rid), pid)
+    line.queues[HIGH].enqueue_call(
+        jobs.deliver_round, args=(pid, t.tid, a.round), pipeline=pipe,
+        job_id=jobs.round_job_id(pid, t.tid, a.round), description="alert round", result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
+    )
+
+
+# Inbound --------------------------------------------------------------------
+
+@dataclass
+class Ctx:
+    line: Line
+    number: str
+    pid: str | None
+    person: dict
+    cmd: Command
+    now: float
+    replies: list[str] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.person.get("lang", "en")
+
+    def reply(self, key: str, **fields) -> None:
+        f = {"network": self.line.settings.network_name}
+        f.update({k: (fmt_time(self.line, v, self.now) if k.endswith("_at") else v) for k, v in fields.items()})
+        text = messages.render(key, self.lang, **f)
+        if text:
+            self.replies.append(text)
+
+    def part(self, key: str, **fields) -> str:
+        return messages.render(key, self.lang, **fields)
+
+    def replies_from(self, effects: list[Reply]) -> None:
+        for e in effects:
+            self.reply(e.key, **e.fields)
+
+    @property
+    def store(self):
+        return self.line.store
+
+    @property
+    def is_member(self) -> bool:
+        return bool(self.pid) and self.store.is_member(self.pid)
+
+    @property
+    def is_organizer(self) -> bool:
+        return bool(self.pid) and self.store.is_organizer(self.pid)
+
+
+def handle_inbound(line: Line, number: str, body: str, now: float | None = None) -> list[str]:
+    """Everything one inbound text causes; returns the replies for the sender."""
+    now = line.now() if now is None else now
+    cmd = parse(body or "")
+    pid = line.store.pid_for(number)
+    ctx = Ctx(line, number, pid, line.store.person(pid) if pid else {}, cmd, now)
+    handler = HANDLERS.get(cmd.name, h_not_available)
+    need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
+    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO"):
+        h_stranger(ctx)
+    elif role == "contact" and need != "any":
+        ctx.reply("help_buddy")
+    elif role == "member" and need == "organizer":
+        ctx.reply("not_allowed")
+    else:
+        handler(ctx)
+    log.info("inbound %s from %s: %d replies", cmd.name, mask(number), len(ctx.replies))
+    return ctx.replies
+
+
+def _role(ctx: Ctx) -> str:
+    """organizer, member, contact (a buddy or someone with an invitation), or stranger."""
+    if ctx.is_organizer:
+        return "organizer"
+    if ctx.is_member:
+        return "member"
+    if ctx.pid and (ctx.store.buddy_of(ctx.pid) or _pending_invites(ctx)):
+        return "contact"
+    return "stranger"
+
+
+def _is_buddy(ctx: Ctx) -> bool:
+    return bool(ctx.pid) and any(s == "confirmed" for s in ctx.store.buddy_of(ctx.pid).values())
+
+
+def _has_invites(ctx: Ctx) -> bool:
+    return bool(ctx.pid) and bool(_pending_invites(ctx))
+
+
+def h_stranger(ctx: Ctx) -> None:
+    """One neutral reply a day to an unknown number; it learns nothing about who is enrolled."""
+    if _has_invites(ctx):
+        ctx.reply("join_none") if ctx.cmd.name == "JOIN" else ctx.reply("help_buddy")
+        return
+    h = ctx.store.number_hash(ctx.number)
+    if ctx.line.redis.set(Keys.stranger.format(h=h), 1, nx=True, ex=DAY):
+        ctx.reply("stranger")
+
+
+def h_unknown(ctx: Ctx) -> None:
+    if ctx.cmd.name == "OK_UNCLEAR":
+        ctx.reply("ok_unclear")
+    elif ctx.cmd.name == "EMPTY":
+        ctx.reply("empty")
+    else:
+        ctx.reply("unknown")
+
+
+def h_help(ctx: Ctx) -> None:
+    if ctx.is_organizer:
+        ctx.reply("help_organizer")
+    elif ctx.is_member:
+        ctx.reply("help")
+    else:
+        ctx.reply("help_buddy")
+
+
+def h_optout(ctx: Ctx) -> None:
+    # Twilio answers STOP itself; a running timer keeps running.
+    ctx.store.set_opt_out(ctx.number, True)
+
+
+def h_optin(ctx: Ctx) -> None:
+    ctx.store.set_opt_out(ctx.number, False)
+    if ctx.cmd.word == "YES" and _has_invites(ctx):
+        h_yes(ctx)
+    elif ctx.is_member:
+        ctx.reply("start_usage")
+    elif _has_invites(ctx):
+        ctx.reply("help_buddy")
+
+
+# Timers ---------------------------------------------------------------------
+
+def _duration_error(ctx: Ctx, usage: str) -> bool:
+    if ctx.cmd.error:
+        ctx.reply("bad_duration" if ctx.cmd.error == "duration" else usage)
+        return True
+    return False
+
+
+def _ends_at(ctx: Ctx) -> float | None:
+    """The end a START asks for: a duration, or the next time the clock shows that time of day."""
+    cmd, line = ctx.cmd, ctx.line
+    if cmd.minutes is not None:
+        return ctx.now + line.timing.s(cmd.minutes)
+    if cmd.at is None:
+        return None
+    tz = line.tz
+    here = datetime.fromtimestamp(ctx.now, tz)
+    target = here.replace(hour=cmd.at[0], minute=cmd.at[1], second=0, microsecond=0)
+    if target <= here:
+        target += timedelta(days=1)
+    real_minutes = (target - here).total_seconds() / 60.0
+    return ctx.now + line.timing.s(real_minutes)
+
+
+def h_start(ctx: Ctx) -> None:
+    if _duration_error(ctx, "start_usage"):
+        return
+    ends_at = _ends_at(ctx)
+    if ends_at is None:
+        ctx.reply("start_usage")
+        return
+    line = ctx.line
+    replies, _ = timer_event(
+        line, ctx.pid,
+        lambda t, people: session.start(t, ctx.now, ends_at, ctx.cmd.text[:300], people, line.timing), ctx.now)
+    ctx.replies_from(replies)
+
+
+def h_ok(ctx: Ctx) -> None:
+    replies, _ = timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
+    ctx.replies_from(replies)
+
+
+def h_extend(ctx: Ctx) -> None:
+    if _duration_error(ctx, "extend_usage") or ctx.cmd.minutes is None:
+        if not ctx.replies:
+            ctx.reply("extend_usage")
+        return
+    line = ctx.line
+    replies, _ = timer_event(
+        line, ctx.pid, lambda t, people: session.extend(t, ctx.now, ctx.cmd.minutes, line.timing), ctx.now)
+    ctx.replies_from(replies)
+
+
+def h_sos(ctx: Ctx) -> None:
+    line = ctx.line
+    replies, _ = timer_event(
+        line, ctx.pid, lambda t, people: session.sos(t, ctx.now, ctx.cmd.text[:300], people, line.timing), ctx.now)
+    ctx.replies_from(replies)
+
+
+def h_status(ctx: Ctx) -> None:
+    t = ctx.store.timer(ctx.pid)
+    if t is None or not t.live:
+        ctx.reply("status_none")
+    elif t.status == session.RUNNING:
+        note = ctx.part("part_note", note=t.note) if t.note else ""
+        ctx.reply("status_running", end_at=t.ends_at, note_part=note)
+    elif t.status == session.OVERDUE:
+        ctx.reply("status_overdue", alert_at=t.next_at)
+    else:
+        ack = ctx.part("part_ack", by=display_name(ctx.line, t.acked_by, ctx.pid)) if t.acked_by else ""
+        ctx.reply("status_alerting", alert_at=t.first_alert_at, ack_part=ack)
+
+
+def h_ack(ctx: Ctx) -> None:
+    """ACK answers every alarm that reached this person, and names them."""
+    line, names, already = ctx.line, [], []
+    for member in ctx.store.live_alarms_for(ctx.pid) if ctx.pid else []:
+        t = ctx.store.timer(member)
+        if t is None or not t.live:
+            continue
+        (already if t.acked_by else names).append(display_name(line, member))
+        timer_event(line, member, lambda t, people: session.ack(t, ctx.pid, ctx.now, people, line.timing), ctx.now)
+    if names:
+        ctx.reply("ack_ok", names=", ".join(names))
+    elif already:
+        ctx.reply("ack_already", names=", ".join(already))
+    else:
+        ctx.reply("ack_none")
+
+
+# Membership -----------------------------------------------------------------
+
+def _number_arg(ctx: Ctx, usage: str) -> str | None:
+    if not ctx.cmd.number:
+        ctx.reply(usage)
+        return None
+    number = normalize(ctx.cmd.number, ctx.line.settings.default_region)
+    if not number:
+        ctx.reply("bad_number")
+    return number
+
+
+def _alias(text: str) -> str:
+    from .gsm7 import fold
+
+    return " ".join(fold(text).split())[:MAX_ALIAS]
+
+
+def _invite_allowed(ctx: Ctx) -> bool:
+    if ctx.store.hit(ctx.pid, "invite", INVITES_PER_DAY, DAY):
+        return True
+    ctx.reply("rate_limited")
+    return False
+
+
+def _send_now(ctx: Ctx, pid: str, key: str, uid: str, **fields) -> None:
+    o = outgoing(ctx.line, pid, key, fields, ctx.now, uid, member=ctx.pid)
+    if o:
+        enqueue_texts(ctx.line, [o])
+
+
+def h_add(ctx: Ctx) -> None:
+    number = _number_arg(ctx, "add_usage")
+    if not number:
+        return
+    store = ctx.store
+    pid = store.ensure_person(number)
+    if store.is_member(pid):
+        ctx.reply("add_already", number=mask(number))
+        return
+    if not _invite_allowed(ctx):
+        return
+    alias = _alias(ctx.cmd.text)
+    store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    _send_now(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
+    ctx.reply("add_ok", number=mask(number))
+
+
+def h_join(ctx: Ctx) -> None:
+    if not ctx.pid:
+        h_stranger(ctx)
+        return
+    inv = ctx.store.invitation(Keys.member_invite, ctx.pid)
+    if ctx.is_member:
+        ctx.reply("help")
+        return
+    if not inv:
+        ctx.reply("join_none")
+        return
+    _join(ctx, inv)
+
+
+def _join(ctx: Ctx, inv: dict) -> None:
+    store = ctx.store
+    alias = inv.get("alias") or ctx.person.get("alias")
+    if not alias:
+        store.set_fields(ctx.pid, alias=generated_alias(ctx.pid), alias_generated="1")
+    else:
+        store.set_fields(ctx.pid, alias=alias)
+    store.enroll(ctx.pid, now=ctx.now)
+    ctx.person = store.person(ctx.pid)
+    ctx.reply("join_ok", alias=ctx.person.get("alias"))
+
+
+def h_remove(ctx: Ctx) -> None:
+    number = _number_arg(ctx, "remove_usage")
+    if not number:
+        return
+    pid = ctx.store.pid_for(number)
+    if not pid or not ctx.store.is_member(pid):
+        ctx.reply("remove_unknown", number=mask(number))
+        return
+    _send_now(ctx, pid, "removed_notice", f"rm-{pid}-{int(ctx.now)}")
+    ctx.store.unenroll(pid)
+    ctx.reply("remove_ok", number=mask(number))
+
+
+def h_organizer(ctx: Ctx) -> None:
+    number = _number_arg(ctx, "organizer_usage")
+    if not number or not _invite_allowed(ctx):
+        return
+    pid = ctx.store.ensure_person(number)
+    ctx.store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    _send_now(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
+    ctx.reply("organizer_invited", number=mask(number))
+
+
+def h_members(ctx: Ctx) -> None:
+    pids = ctx.store.members()
+    listed = ""
+    if len(pids) <= 8:
+        entries = []
+        for p in pids:
+            person = ctx.store.person(p)
+            tag = "*" if ctx.store.is_organizer(p) else ""
+            entries.append(f"{person.get('alias', '')}{tag} {mask(person.get('number'))}".strip())
+        listed = ctx.part("part_list", list=", ".join(entries))
+    ctx.reply("members_count", count=len(pids), list_part=listed)
+
+
+# Buddies --------------------------------------------------------------------
+
+def h_buddy(ctx: Ctx) -> None:
+    number = _number_arg(ctx, "buddy_usage")
+    if not number:
+        return
+    store = ctx.store
+    if number == ctx.number:
+        ctx.reply("buddy_self")
+        return
+    bpid = store.ensure_person(number)
+    link = store.buddy_links(ctx.pid).get(bpid)
+    if link and link.get("status") == "confirmed":
+        ctx.reply("buddy_already", number=mask(number))
+        return
+    if store.declined(bpid, ctx.pid) or store.opted_out(number):
+        ctx.reply("buddy_blocked")
+        return
+    if not _invite_allowed(ctx):
+        return
+    name = _alias(ctx.cmd.text)
+    store.set_buddy(ctx.pid, bpid, "pending", name, ctx.now)
+    _send_now(ctx, bpid, "invite_buddy", f"inv-b-{ctx.pid}-{bpid}-{int(ctx.now)}")
+    ctx.reply("buddy_invited", number=mask(number))
+
+
+def h_buddies(ctx: Ctx) -> None:
+    links = ctx.store.buddy_links(ctx.pid)
+    if not links:
+        ctx.reply("buddies_none")
+        return
+    entries = []
+    for bpid, link in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)):
+        number = ctx.store.person(bpid).get("number")
+        state = "" if link.get("status") == "confirmed" else " (waiting)"
+        entries.append(f"{link.get('name') or ''} {mask(number)}{state}".strip())
+    ctx.reply("buddies_list", list=", ".join(entries))
+
+
+def h_unbuddy(ctx: Ctx) -> None:
+    number = _number_arg(ctx, "unbuddy_usage")
+    if not number:
+        return
+    bpid = ctx.store.pid_for(number)
+    if not bpid or bpid not in ctx.store.buddy_links(ctx.pid):
+        ctx.reply("unbuddy_unknown", number=mask(number))
+        return
+    confirmed = ctx.store.buddy_links(ctx.pid)[bpid].get("status") == "confirmed"
+    ctx.store.drop_buddy(ctx.pid, bpid)
+    if confirmed:
+        _send_now(ctx, bpid, "unbuddied", f"unb-{ctx.pid}-{bpid}-{int(ctx.now)}")
+    ctx.reply("unbuddy_ok", number=mask(number))
+
+
+def h_name(ctx: Ctx) -> None:
+    alias = _alias(ctx.cmd.text)
+    if not alias:
+        ctx.reply("name_usage")
+        return
+    ctx.store.set_fields(ctx.pid, alias=alias, alias_generated="0")
+    ctx.reply("name_ok", alias=alias)
+
+
+def _pending_invites(ctx: Ctx) -> list[tuple[str, str]]:
+    """Everything this number could say YES to, oldest first: (kind, member pid or inviter)."""
+    out = []
+    store = ctx.store
+    if not store.is_member(ctx.pid) and store.invitation(Keys.member_invite, ctx.pid):
+        out.append(("member", ""))
+    if not store.is_organizer(ctx.pid) and store.invitation(Keys.organizer_invite, ctx.pid):
+        out.append(("organizer", ""))
+    for member, status in sorted(store.buddy_of(ctx.pid).items()):
+        if status == "pending":
+            out.append(("buddy", member))
+    return out
+
+
+def h_yes(ctx: Ctx) -> None:
+    if not ctx.pid:
+        h_stranger(ctx)
+        return
+    pending = _pending_invites(ctx)
+    if not pending:
+        ctx.reply("yes_none")
+        return
+    choice = ctx.cmd.choice
+    if len(pending) > 1 and not choice:
+        labels = [f"{i} {_invite_label(ctx, kind, who)}" for i, (kind, who) in enumerate(pending, 1)]
+        ctx.reply("yes_which", count=len(pending), list=", ".join(labels))
+        return
+    if choice and not 1 <= choice <= len(pending):
+        ctx.reply("yes_none")
+        return
+    kind, who = pending[(choice or 1) - 1]
+    if kind == "member":
+        _join(ctx, ctx.store.invitation(Keys.member_invite, ctx.pid))
+    elif kind == "organizer":
+        _accept_organizer(ctx)
+    else:
+        link = ctx.store.buddy_links(who).get(ctx.pid) or {}
+        ctx.store.set_buddy(who, ctx.pid, "confirmed", link.get("name", ""), ctx.now)
+        ctx.reply("buddy_yes", member=display_name(ctx.line, who))
+        o = outgoing(ctx.line, who, "buddy_accepted", {"name": display_name(ctx.line, ctx.pid, who)},
+                     ctx.now, f"bacc-{who}-{ctx.pid}-{int(ctx.now)}")
+        if o:
+            enqueue_texts(ctx.line, [o])
+
+
+def _invite_label(ctx: Ctx, kind: str, who: str) -> str:
+    if kind == "buddy":
+        return display_name(ctx.line, who)
+    return kind.upper()
+
+
+def _accept_organizer(ctx: Ctx) -> None:
+    store = ctx.store
+    if not ctx.person.get("alias"):
+        store.set_fields(ctx.pid, alias=generated_alias(ctx.pid), alias_generated="1")
+    store.enroll(ctx.pid, organizer=True, now=ctx.now)
+    ctx.reply("organizer_ok")
+
+
+def h_no(ctx: Ctx) -> None:
+    if not ctx.pid:
+        h_stranger(ctx)
+        return
+    pending = [p for p in _pending_invites(ctx)]
+    if not pending:
+        ctx.reply("yes_none")
+        return
+    if len(pending) > 1 and not ctx.cmd.choice:
+        labels = [f"{i} {_invite_label(ctx, kind, who)}" for i, (kind, who) in enumerate(pending, 1)]
+        ctx.reply("yes_which", count=len(pending), list=", ".join(labels))
+        return
+    idx = (ctx.cmd.choice or 1) - 1
+    if not 0 <= idx < len(pending):
+        ctx.reply("yes_none")
+        return
+    kind, who = pending[idx]
+    store = ctx.store
+    if kind == "buddy":
+        store.drop_buddy(who, ctx.pid)
+        store.decline(ctx.pid, who)
+        o = outgoing(ctx.line, who, "buddy_declined", {"name": display_name(ctx.line, ctx.pid, who)},
+                     ctx.now, f"bdec-{who}-{ctx.pid}")
+        if o:
+            enqueue_texts(ctx.line, [o])
+    else:
+        ctx.line.redis.delete((Keys.member_invite if kind == "member" else Keys.organizer_invite).format(pid=ctx.pid))
+    ctx.reply("buddy_no")
+
+
+def h_lang(ctx: Ctx) -> None:
+    code = (ctx.cmd.text or "").strip().lower()[:2]
+    if code not in messages.LANGS:
+        ctx.reply("lang_usage")
+        return
+    ctx.store.set_fields(ctx.pid, lang=code)
+    ctx.person["lang"] = code
+    ctx.reply("lang_ok")
+
+
+def h_not_available(ctx: Ctx) -> None:
+    """Commands of the SPEC this line does not carry yet: say so rather than pretend."""
+    ctx.reply("not_available")
+
+
+HANDLERS = {
+    "START": h_start, "OK": h_ok, "EXTEND": h_extend, "SOS": h_sos, "STATUS": h_status, "ACK": h_ack,
+    "BUDDY": h_buddy, "BUDDIES": h_buddies, "UNBUDDY": h_unbuddy, "NAME": h_name, "LANG": h_lang,
+    "YES": h_yes, "NO": h_no, "JOIN": h_join, "ADD": h_add, "REMOVE": h_remove, "ORGANIZER": h_organizer,
+    "MEMBERS": h_members, "HELP": h_help, "OPTOUT": h_optout, "OPTIN": h_optin,
+    "OK_UNCLEAR": h_unknown, "EMPTY": h_unknown, "UNKNOWN": h_unknown,
+}
+
+# Who may use a command: "any" number, "member", or "organizer". Unlisted: member.
+REQUIRES = {
+    "YES": "any", "NO": "any", "JOIN": "any", "ACK": "any", "HELP": "any", "OPTOUT": "any", "OPTIN": "any",
+    "EMPTY": "any", "UNKNOWN": "any", "LANG": "any",
+    "ADD": "organizer", "REMOVE": "organizer", "ORGANIZER": "organizer", "MEMBERS": "organizer",
+    "BROADCAST": "organizer", "REPORTS": "organizer", "APPROVE": "organizer", "REJECT": "organizer",
+    "CARD": "organizer",
+}

@@ -1,0 +1,254 @@
+"""The check-in timer as a pure state machine: (timer, event, now) -> (timer, effects).
+
+No clock, no Redis. Every transition bumps `version`; a scheduled job carries the
+version it was armed with, and a job whose version is stale changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+RUNNING, OVERDUE, ALERTING, ENDED = "running", "overdue", "alerting", "ended"
+LIVE = (RUNNING, OVERDUE, ALERTING)
+
+REMIND, TIMEUP, ALERT, ACKCHECK = "remind", "timeup", "alert", "ackcheck"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Escalation timing, in the line's minutes, and the length of one of them."""
+
+    seconds_per_minute: float = 60.0
+    reminder: int = 10
+    grace: int = 5
+    realert: int = 10
+    max_rounds: int = 6
+
+    def s(self, minutes: float) -> float:
+        return minutes * self.seconds_per_minute
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a member's alarm reaches: the member, confirmed buddies, organizers."""
+
+    member: str
+    buddies: tuple[str, ...] = ()
+    organizers: tuple[str, ...] = ()
+
+    @property
+    def other_organizers(self) -> tuple[str, ...]:
+        return tuple(o for o in self.organizers if o != self.member)
+
+
+@dataclass(frozen=True)
+class Timer:
+    tid: int
+    version: int
+    status: str
+    started_at: float
+    ends_at: float
+    note: str = ""
+    kind: str = "timer"  # "timer", or "sos" when raised without a timer
+    round: int = 0
+    first_alert_at: float | None = None
+    last_alert_at: float | None = None
+    alerted: tuple[str, ...] = ()
+    acked_by: str | None = None
+    acked_at: float | None = None
+    next_at: float | None = None
+    next_stage: str | None = None
+    covert: bool = False
+    ended_at: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["alerted"] = list(self.alerted)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Timer":
+        d = dict(d)
+        d["alerted"] = tuple(d.get("alerted") or ())
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Effects: data for the service to carry out after the state is saved.
+@dataclass(frozen=True)
+class Reply:
+    """Answer the sender of the inbound text."""
+
+    key: str
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tell:
+    """Text these people (person ids) once."""
+
+    to: tuple[str, ...]
+    key: str
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert round: exactly one text to each recipient, tracked per recipient."""
+
+    round: int
+    to: tuple[str, ...]
+    key: str
+    fields: dict = field(default_factory=dict)
+    last_to: tuple[str, ...] = ()  # recipients who get the "last alert" wording
+
+
+@dataclass(frozen=True)
+class StandDown:
+    """Tell everyone an alert reached (or was reaching) that the member is safe."""
+
+    alert_at: float
+
+
+def _arm_after_start(t: Timer, timing: Timing) -> Timer:
+    length = t.ends_at - t.started_at
+    remind_at = t.ends_at - timing.s(timing.reminder)
+    if timing.reminder > 0 and length > timing.s(timing.reminder) and remind_at > t.started_at:
+        return replace(t, next_at=remind_at, next_stage=REMIND)
+    return replace(t, next_at=t.ends_at, next_stage=TIMEUP)
+
+
+def _bump(t: Timer, **changes) -> Timer:
+    return replace(t, version=t.version + 1, **changes)
+
+
+def _end(t: Timer, now: float) -> tuple[Timer, list]:
+    """End a live timer; stand everyone down if alerts went out."""
+    effects: list = []
+    if t.status == ALERTING and t.first_alert_at is not None:
+        effects.append(StandDown(alert_at=t.first_alert_at))
+    return _bump(t, status=ENDED, ended_at=now, next_at=None, next_stage=None), effects
+
+
+def start(prev: Timer | None, now: float, ends_at: float, note: str, people: People, timing: Timing):
+    """START: begin a timer, replacing (and standing down) any running one."""
+    effects: list = []
+    tid, version = 1, 1
+    if prev is not None:
+        tid, version = prev.tid + 1, prev.version + 1
+        if prev.live:
+            _, effects = _end(prev, now)
+    t = Timer(tid=tid, version=version, status=RUNNING, started_at=now, ends_at=ends_at, note=note)
+    t = _arm_after_start(t, timing)
+    replaced = prev is not None and prev.live
+    effects.append(Reply("start_replaced" if replaced else "start_ok", {"end_at": ends_at}))
+    if not people.buddies:
+        effects.append(Reply("start_no_buddy", {}))
+    return t, effects
+
+
+def ok(t: Timer | None, now: float):
+    """OK: the member is safe."""
+    if t is None or not t.live:
+        return t, [Reply("ok_no_timer")]
+    alerted = t.status == ALERTING
+    t, effects = _end(t, now)
+    effects.append(Reply("ok_after_alert" if alerted else "ok_ended"))
+    return t, effects
+
+
+def extend(t: Timer | None, now: float, minutes: int, timing: Timing, max_minutes: int = 1440):
+    """EXTEND: push the end out, but only before alerts have gone out."""
+    if t is None or not t.live:
+        return t, [Reply("no_timer")]
+    if t.status == ALERTING:
+        return t, [Reply("extend_too_late")]
+    ends_at = max(t.ends_at, now) + timing.s(minutes)
+    if ends_at - now > timing.s(max_minutes):
+        return t, [Reply("extend_too_long", {"end_at": t.ends_at})]
+    t = _bump(t, status=RUNNING, ends_at=ends_at, started_at=t.started_at)
+    # Re-arm from now: a reminder already sent is not sent again for the same end.
+    remind_at = ends_at - timing.s(timing.reminder)
+    if timing.reminder > 0 and remind_at > now:
+        t = replace(t, next_at=remind_at, next_stage=REMIND)
+    else:
+        t = replace(t, next_at=ends_at, next_stage=TIMEUP)
+    return t, [Reply("extend_ok", {"end_at": ends_at})]
+
+
+def _alert_round(t: Timer, now: float, people: People, timing: Timing, key: str):
+    rnd = t.round + 1
+    if rnd == 1:
+        to = people.buddies or people.other_organizers
+    else:
+        to = tuple(dict.fromkeys(people.buddies + people.other_organizers))
+    last_to = people.other_organizers if rnd >= timing.max_rounds else ()
+    more = rnd < timing.max_rounds
+    t = _bump(
+        t,
+        status=ALERTING,
+        round=rnd,
+        first_alert_at=t.first_alert_at if t.first_alert_at is not None else now,
+        last_alert_at=now,
+        alerted=tuple(dict.fromkeys(t.alerted + to)),
+        next_at=now + timing.s(timing.realert) if more else None,
+        next_stage=ALERT if more else None,
+    )
+    fields = {"started_at": t.started_at, "note": t.note, "round": rnd, "alert_at": t.first_alert_at}
+    effects: list = [Alert(round=rnd, to=to, key=key, fields=fields, last_to=last_to)]
+    if rnd == 1 and not t.covert:
+        effects.append(Tell((people.member,), "member_alerted" if people.buddies else "member_alerted_org"))
+    return t, effects
+
+
+def tick(t: Timer | None, version: int, stage: str, now: float, people: People, timing: Timing):
+    """A scheduled job woke up: act only if it is the job the current version armed, and due."""
+    if t is None or t.version != version or t.next_stage != stage or not t.live:
+        return t, []
+    if t.next_at is None or now < t.next_at:
+        return t, []
+    if stage == REMIND:
+        t = _bump(t, next_at=t.ends_at, next_stage=TIMEUP)
+        return t, [Tell((people.member,), "reminder", {"end_at": t.ends_at, "minutes": timing.reminder})]
+    if stage == TIMEUP:
+        t = _bump(t, status=OVERDUE, next_at=t.ends_at + timing.s(timing.grace), next_stage=ALERT)
+        return t, [Tell((people.member,), "timeup", {"minutes": timing.grace})]
+    if stage == ALERT:
+        return _alert_round(t, now, people, timing, "alert" if t.round == 0 else "alert_repeat")
+    if stage == ACKCHECK:
+        t = _bump(t, next_at=None, next_stage=None)
+        orgs = people.other_organizers
+        fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at}
+        return t, [Alert(round=t.round + 100, to=orgs, key="ack_stale", fields=fields)] if orgs else []
+    return t, []
+
+
+def sos(prev: Timer | None, now: float, note: str, people: People, timing: Timing):
+    """SOS: alert now, whether or not a timer runs."""
+    if prev is not None and prev.live:
+        t = replace(prev, note=note or prev.note, acked_by=None, acked_at=None)
+    else:
+        tid = prev.tid + 1 if prev else 1
+        version = prev.version + 1 if prev else 1
+        t = Timer(tid=tid, version=version, status=ALERTING, started_at=now, ends_at=now, note=note, kind="sos")
+    t, effects = _alert_round(t, now, people, timing, "sos")
+    return t, [e for e in effects if not isinstance(e, Tell)] + [Reply("sos_ok" if t.alerted else "sos_nobody")]
+
+
+def ack(t: Timer | None, by: str, now: float, people: People, timing: Timing):
+    """ACK from someone alerted: stop repeats, tell the member and the others, watch for a stall."""
+    if t is None or t.status != ALERTING or by not in t.alerted:
+        return t, []
+    if t.acked_by is not None:
+        return t, []
+    t = _bump(t, acked_by=by, acked_at=now, next_at=now + timing.s(2 * timing.realert), next_stage=ACKCHECK)
+    effects: list = []
+    if not t.covert:
+        effects.append(Tell((people.member,), "ack_member", {"by": by}))
+    others = tuple(p for p in t.alerted if p != by)
+    if others:
+        effects.append(Tell(others, "ack_others", {"by": by}))
+    return t, effects

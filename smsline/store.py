@@ -1,0 +1,230 @@
+"""Redis keys and atomic updates. Key names hold opaque ids and keyed hashes, never numbers."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from redis import Redis
+from redis.exceptions import WatchError
+
+from .phones import keyed_hash
+from .session import Timer
+
+P = "sl:"
+DAY = 86400
+
+
+class Keys:
+    person = P + "p:{pid}"              # hash: number, alias, lang, role, joined, ...
+    by_number = P + "n:{h}"             # string: pid for a keyed hash of the number
+    members = P + "members"             # set of member pids (joined, organizers too)
+    organizers = P + "organizers"       # set of organizer pids
+    member_invite = P + "inv:m:{pid}"   # hash: by, alias, at  (expires)
+    organizer_invite = P + "inv:o:{pid}"
+    buddies = P + "b:{pid}"             # hash buddy pid -> json {status, name, at}
+    buddy_of = P + "bof:{pid}"          # hash member pid -> status (pending/confirmed)
+    declined = P + "bno:{pid}"          # set of member pids this person said NO to
+    timer = P + "t:{pid}"               # json Timer
+    due = P + "due"                     # zset pid -> next due time (re-arm sweep)
+    deliveries = P + "dl:{pid}:{tid}"   # hash "round:recipient" -> pending/sending/sent:SID/failed:CODE/cancelled
+    alerted_for = P + "al:{pid}"        # set of member pids whose live alarm reached this person
+    seen = P + "seen:{sid}"             # inbound MessageSid -> reply given
+    sent = P + "sent:{mid}"             # outbound message id claimed/sent
+    sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
+    status = P + "st:{sid}"             # last status callback for an outbound SID
+    rate = P + "rl:{pid}:{kind}"
+    optout = P + "optout"               # set of keyed hashes of numbers that opted out
+    stranger = P + "str:{h}"            # neutral reply already given to this unknown number
+    heartbeat = P + "heartbeat"         # last sweep by a worker running the scheduler
+    outage_notice = P + "outage"        # organizers were told the line cannot alarm
+    sim_log = P + "sim:log"             # local transport: every text, for the simulator
+
+
+CLAIM = """
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v == 'pending' then
+  redis.call('HSET', KEYS[1], ARGV[1], 'sending')
+  return 1
+end
+return 0
+"""
+
+
+class Store:
+    """Everything the line keeps in Redis, one owner per key."""
+
+    def __init__(self, redis: Redis, secret: str):
+        self.r = redis
+        self.secret = secret
+        self._claim = redis.register_script(CLAIM)
+
+    # People -----------------------------------------------------------------
+    def number_hash(self, number: str) -> str:
+        return keyed_hash(self.secret, number)
+
+    def pid_for(self, number: str) -> str | None:
+        v = self.r.get(Keys.by_number.format(h=self.number_hash(number)))
+        return v.decode() if v else None
+
+    def person(self, pid: str) -> dict:
+        raw = self.r.hgetall(Keys.person.format(pid=pid))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def ensure_person(self, number: str) -> str:
+        """The person id for a number, creating a bare record on first sight."""
+        h = self.number_hash(number)
+        key = Keys.by_number.format(h=h)
+        pid = self.r.get(key)
+        if pid:
+            return pid.decode()
+        new = secrets.token_hex(8)
+        if self.r.set(key, new, nx=True):
+            self.r.hset(Keys.person.format(pid=new), mapping={"number": number, "lang": "en"})
+            return new
+        return self.r.get(key).decode()
+
+    def set_fields(self, pid: str, **fields) -> None:
+        self.r.hset(Keys.person.format(pid=pid), mapping={k: str(v) for k, v in fields.items()})
+
+    def is_member(self, pid: str) -> bool:
+        return bool(self.r.sismember(Keys.members, pid))
+
+    def is_organizer(self, pid: str) -> bool:
+        return bool(self.r.sismember(Keys.organizers, pid))
+
+    def organizers(self) -> tuple[str, ...]:
+        return tuple(sorted(p.decode() for p in self.r.smembers(Keys.organizers)))
+
+    def members(self) -> list[str]:
+        return sorted(p.decode() for p in self.r.smembers(Keys.members))
+
+    def enroll(self, pid: str, organizer: bool = False, now: float = 0.0) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.sadd(Keys.members, pid)
+            if organizer:
+                pipe.sadd(Keys.organizers, pid)
+            pipe.hset(Keys.person.format(pid=pid), "joined", str(now))
+            pipe.delete(Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid))
+            pipe.execute()
+
+    def unenroll(self, pid: str) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.srem(Keys.members, pid)
+            pipe.srem(Keys.organizers, pid)
+            pipe.hdel(Keys.person.format(pid=pid), "joined", "role")
+            pipe.execute()
+
+    # Invitations ------------------------------------------------------------
+    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = 7 * DAY) -> None:
+        key = kind_key.format(pid=pid)
+        self.r.hset(key, mapping={"by": by, "alias": alias, "at": str(now)})
+        self.r.expire(key, ttl)
+
+    def invitation(self, kind_key: str, pid: str) -> dict | None:
+        raw = self.r.hgetall(kind_key.format(pid=pid))
+        return {k.decode(): v.decode() for k, v in raw.items()} or None
+
+    # Buddies ----------------------------------------------------------------
+    def buddy_links(self, member: str) -> dict[str, dict]:
+        raw = self.r.hgetall(Keys.buddies.format(pid=member))
+        return {k.decode(): json.loads(v) for k, v in raw.items()}
+
+    def confirmed_buddies(self, member: str) -> tuple[str, ...]:
+        links = self.buddy_links(member)
+        return tuple(sorted(b for b, v in links.items() if v.get("status") == "confirmed"))
+
+    def set_buddy(self, member: str, buddy: str, status: str, name: str, now: float) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.hset(Keys.buddies.format(pid=member), buddy, json.dumps({"status": status, "name": name, "at": now}))
+            pipe.hset(Keys.buddy_of.format(pid=buddy), member, status)
+            pipe.execute()
+
+    def drop_buddy(self, member: str, buddy: str) -> None:
+        with self.r.pipeline() as pipe:
+            pipe.hdel(Keys.buddies.format(pid=member), buddy)
+            pipe.hdel(Keys.buddy_of.format(pid=buddy), member)
+            pipe.execute()
+
+    def buddy_of(self, buddy: str) -> dict[str, str]:
+        raw = self.r.hgetall(Keys.buddy_of.format(pid=buddy))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def declined(self, buddy: str, member: str) -> bool:
+        return bool(self.r.sismember(Keys.declined.format(pid=buddy), member))
+
+    def decline(self, buddy: str, member: str) -> None:
+        self.r.sadd(Keys.declined.format(pid=buddy), member)
+
+    # Timers -----------------------------------------------------------------
+    def timer(self, pid: str) -> Timer | None:
+        raw = self.r.get(Keys.timer.format(pid=pid))
+        return Timer.from_dict(json.loads(raw)) if raw else None
+
+    def transact(self, pid: str, fn):
+        """Run fn(pipe, timer, deliveries) under WATCH on the member's timer and deliveries.
+
+        fn does its reads through pipe (immediate while watching), calls pipe.multi(),
+        then queues its writes; the whole thing retries if anything watched changed.
+        """
+        tkey = Keys.timer.format(pid=pid)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(tkey)
+                    raw = pipe.get(tkey)
+                    timer = Timer.from_dict(json.loads(raw)) if raw else None
+                    deliveries: dict[str, str] = {}
+                    if timer is not None:
+                        dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
+                        pipe.watch(dkey)
+                        deliveries = {k.decode(): v.decode() for k, v in pipe.hgetall(dkey).items()}
+                    result = fn(pipe, timer, deliveries)
+                    pipe.execute()
+                    return result
+                except WatchError:
+                    continue
+
+    def write_timer(self, pipe, pid: str, t: Timer, now: float) -> None:
+        """Queue the timer record, its due index and its expiry."""
+        ttl = 7 * DAY if not t.live else int(max(t.ends_at - now, 0)) + 7 * DAY
+        pipe.set(Keys.timer.format(pid=pid), json.dumps(t.to_dict()), ex=ttl)
+        if t.live and t.next_at is not None:
+            pipe.zadd(Keys.due, {pid: t.next_at})
+        else:
+            pipe.zrem(Keys.due, pid)
+
+    def overdue(self, now: float, limit: int = 1000) -> list[tuple[str, float]]:
+        return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", now, start=0, num=limit, withscores=True)]
+
+    def armed(self, until: float, limit: int = 100000) -> list[tuple[str, float]]:
+        return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", until, start=0, num=limit, withscores=True)]
+
+    def claim_delivery(self, pid: str, tid: int, field: str) -> bool:
+        return bool(self._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[field]))
+
+    def mark_delivery(self, pid: str, tid: int, field: str, value: str) -> None:
+        self.r.hset(Keys.deliveries.format(pid=pid, tid=tid), field, value)
+
+    def deliveries(self, pid: str, tid: int) -> dict[str, str]:
+        raw = self.r.hgetall(Keys.deliveries.format(pid=pid, tid=tid))
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def live_alarms_for(self, pid: str) -> list[str]:
+        return sorted(m.decode() for m in self.r.smembers(Keys.alerted_for.format(pid=pid)))
+
+    # Rate limits and misc ---------------------------------------------------
+    def hit(self, pid: str, kind: str, limit: int, window: int) -> bool:
+        """Count one use; False when the limit for the window is already spent."""
+        key = Keys.rate.format(pid=pid, kind=kind)
+        with self.r.pipeline() as pipe:
+            # SET NX EX then INCR: EXPIRE NX needs Redis 7 and the embedded server is 6.2.
+            pipe.set(key, 0, ex=window, nx=True)
+            pipe.incr(key)
+            _, n = pipe.execute()
+        return n <= limit
+
+    def opted_out(self, number: str) -> bool:
+        return bool(self.r.sismember(Keys.optout, self.number_hash(number)))
+
+    def set_opt_out(self, number: str, out: bool) -> None:
+        (self.r.sadd if out else self.r.srem)(Keys.optout, self.number_hash(number))

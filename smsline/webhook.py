@@ -1,0 +1,88 @@
+"""HTTP edges: /sms (Twilio's inbound webhook), /sms/status, /healthz. Thin on purpose."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from . import service
+from .phones import mask
+from .store import DAY, Keys
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhook", __name__)
+
+MAX_BODY = 1600
+
+
+def _line():
+    return current_app.extensions["smsline"]
+
+
+def _signed() -> bool:
+    """Twilio's signature over the public URL (behind a TLS proxy Flask sees http://)."""
+    settings = _line().settings
+    if not settings.twilio_auth_token:
+        return True  # simulator only: no account, so nothing to verify against (warned at start)
+    base = settings.public_url or request.url_root.rstrip("/")
+    url = base + request.full_path.rstrip("?") if request.query_string else base + request.path
+    validator = RequestValidator(settings.twilio_auth_token)
+    return validator.validate(url, request.form.to_dict(flat=True), request.headers.get("X-Twilio-Signature", ""))
+
+
+def _twiml(replies: list[str]) -> Response:
+    resp = MessagingResponse()
+    for text in replies:
+        resp.message(text)
+    return Response(str(resp), mimetype="application/xml")
+
+
+@bp.post("/sms")
+def inbound():
+    if not _signed():
+        return Response("forbidden", status=403)
+    line, form = _line(), request.form
+    sid, number = form.get("MessageSid", ""), form.get("From", "")
+    seen = Keys.seen.format(sid=sid[:64] or "none")
+    # Claim the MessageSid before acting; a redelivery gets the first reply back, not a second action.
+    if sid and not line.redis.set(seen, "", nx=True, ex=2 * DAY):
+        return _twiml(json.loads(line.redis.get(seen) or b"[]") or [])
+    replies = service.handle_inbound(line, number, form.get("Body", "")[:MAX_BODY])
+    if sid:
+        line.redis.set(seen, json.dumps(replies), ex=2 * DAY)
+    return _twiml(replies)
+
+
+@bp.post("/sms/status")
+def status():
+    if not _signed():
+        return Response("forbidden", status=403)
+    line, form = _line(), request.form
+    sid = form.get("MessageSid", "")[:64]
+    if sid:
+        record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
+        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        log.info("status %s for %s", record["status"], mask(form.get("To")))
+    return Response("", status=204)
+
+
+@bp.get("/healthz")
+def healthz():
+    line = _line()
+    problems = []
+    try:
+        line.redis.ping()
+        beat = line.redis.get(Keys.heartbeat)
+        age = time.time() - float(beat) if beat else None
+        if age is None or age > line.settings.heartbeat_stale_seconds:
+            problems.append("worker: no heartbeat from a worker running the scheduler"
+                            + ("" if age is None else f" for {int(age)} s"))
+    except Exception as e:
+        problems.append(f"redis: {type(e).__name__}")
+    if problems:
+        return Response("\n".join(problems) + "\n", status=503, mimetype="text/plain")
+    return Response("ok\n", mimetype="text/plain")
