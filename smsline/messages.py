@@ -116,7 +116,7 @@ EN = {
     "lang_usage": "Languages: LANG EN (English), LANG ES (Spanish).",
     "not_available": "That command is not available on this line yet.",
     # Pieces other texts are built from.
-    "part_note": " Note: {note}",
+    "part_note": " Note: {note}.",
     "part_ack": " {by} replied they are on it.",
     "part_list": " {list}",
 }

@@ -63,7 +63,7 @@ def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | N
     if member is not None:
         out.setdefault("member", display_name(line, member))
     note = fields.get("note")
-    out["note_part"] = messages.render("part_note", lang, note=note) if note else ""
+    out["note_part"] = messages.render("part_note", lang, note=note.rstrip(".!?")) if note else ""
     return out
 
 
@@ -394,7 +394,7 @@ def h_status(ctx: Ctx) -> None:
     if t is None or not t.live:
         ctx.reply("status_none")
     elif t.status == session.RUNNING:
-        note = ctx.part("part_note", note=t.note) if t.note else ""
+        note = ctx.part("part_note", note=t.note.rstrip(".!?")) if t.note else ""
         ctx.reply("status_running", end_at=t.ends_at, note_part=note)
     elif t.status == session.OVERDUE:
         ctx.reply("status_overdue", alert_at=t.next_at)
