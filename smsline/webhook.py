@@ -77,7 +77,7 @@ def healthz():
     try:
         line.redis.ping()
         beat = line.redis.get(Keys.heartbeat)
-        age = time.time() - float(beat) if beat else None
+        age = line.now() - float(beat) if beat else None
         if age is None or age > line.settings.heartbeat_stale_seconds:
             problems.append("worker: no heartbeat from a worker running the scheduler"
                             + ("" if age is None else f" for {int(age)} s"))

@@ -1,0 +1,97 @@
+"""The HTTP edges: signatures, TwiML, status callbacks, health, and the organizer CLI."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from smsline import jobs
+from smsline.store import Keys
+from tests.conftest import MEMBER, ORGANIZER, World
+
+TOKEN = "test-token"
+PUBLIC = "https://line.example.org"
+
+
+@pytest.fixture
+def signed_world(make_world):
+    return make_world({"twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": TOKEN, "public_url": PUBLIC})
+
+
+def _signed_post(w: World, path: str, form: dict, url: str | None = None):
+    sig = RequestValidator(TOKEN).compute_signature(url or PUBLIC + path, form)
+    return w.client.post(path, data=form, headers={"X-Twilio-Signature": sig})
+
+
+def test_signature_checked_against_public_url_behind_a_proxy(signed_world):
+    """Flask sees http://localhost, but the signature covers SMSLINE_PUBLIC_URL: it must pass."""
+    form = {"From": ORGANIZER, "Body": "HELP", "MessageSid": "SM" + "1" * 32}
+    r = _signed_post(signed_world, "/sms", form)
+    assert r.status_code == 200 and b"<Message>" in r.data
+
+
+def test_bad_or_missing_signature_is_403_and_changes_nothing(signed_world):
+    w = signed_world
+    before = sorted(w.redis.keys("*"))
+    form = {"From": ORGANIZER, "Body": f"ADD {MEMBER}", "MessageSid": "SM" + "2" * 32}
+    assert w.client.post("/sms", data=form).status_code == 403
+    assert _signed_post(w, "/sms", form, url="http://localhost/sms").status_code == 403
+    assert w.client.post("/sms", data=form, headers={"X-Twilio-Signature": "x"}).status_code == 403
+    assert sorted(w.redis.keys("*")) == before
+    assert w.client.post("/sms/status", data={"MessageSid": "SM1", "MessageStatus": "failed"}).status_code == 403
+
+
+def test_status_callback_is_recorded(signed_world):
+    w = signed_world
+    form = {"MessageSid": "SM" + "3" * 32, "MessageStatus": "undelivered", "ErrorCode": "30003", "To": MEMBER}
+    assert _signed_post(w, "/sms/status", form).status_code == 204
+    rec = json.loads(w.redis.get(Keys.status.format(sid="SM" + "3" * 32)))
+    assert rec["status"] == "undelivered" and rec["error"] == "30003"
+
+
+def test_healthz_needs_redis_and_a_scheduler_heartbeat(world):
+    r = world.client.get("/healthz")
+    assert r.status_code == 503 and b"worker" in r.data
+    jobs.heartbeat()
+    assert world.client.get("/healthz").status_code == 200
+    world.redis.set(Keys.heartbeat, str(world.now - 1000))
+    assert world.client.get("/healthz").status_code == 503
+
+
+def test_healthz_says_when_redis_is_down(world):
+    class Down:
+        def ping(self):
+            raise ConnectionError("down")
+
+    world.line.redis = Down()
+    r = world.client.get("/healthz")
+    assert r.status_code == 503 and b"redis" in r.data
+
+
+def test_twiml_reply_and_oversized_body(world):
+    r = world.post(ORGANIZER, "x" * 2000)
+    assert r.status_code == 200 and r.mimetype == "application/xml"
+    r = world.client.post("/sms", data={"From": ORGANIZER, "Body": "y" * 100_000})
+    assert r.status_code in (200, 413)
+
+
+def test_cli_adds_an_organizer(world):
+    runner = world.app.test_cli_runner()
+    result = runner.invoke(args=["organizer", "add", "415 555 0177"])
+    assert result.exit_code == 0 and "...0177" in result.output and "4155550177" not in result.output
+    pid = world.line.store.pid_for("+14155550177")
+    assert world.line.store.is_organizer(pid) and world.line.store.is_member(pid)
+    bad = runner.invoke(args=["organizer", "add", "12"])
+    assert bad.exit_code != 0
+
+
+def test_opt_out_is_silent_and_keeps_the_timer(world):
+    world.text(ORGANIZER, f"ADD {MEMBER}")
+    world.text(MEMBER, "JOIN")
+    world.text(MEMBER, "START 30")
+    assert world.text(MEMBER, "STOP") == []
+    assert world.timer(MEMBER).live
+    assert world.line.store.opted_out(MEMBER)
+    world.text(MEMBER, "START")
+    assert not world.line.store.opted_out(MEMBER)
