@@ -1,6 +1,8 @@
 """GSM 03.38 default alphabet: which characters a text may use and how long it is."""
 from __future__ import annotations
 
+import unicodedata
+
 BASIC = (
     "@\u00a3$\u00a5\u00e8\u00e9\u00f9\u00ec\u00f2\u00c7\n\u00d8\u00f8\r\u00c5\u00e5"
     "\u0394_\u03a6\u0393\u039b\u03a9\u03a0\u03a8\u03a3\u0398\u039e\u00c6\u00e6\u00df\u00c9"
@@ -29,7 +31,7 @@ def septets(text: str) -> int:
 def segments(text: str) -> int:
     """How many SMS segments a GSM-7 text takes (UCS-2 texts count 70/67)."""
     if not is_gsm7(text):
-        n = len(text)
+        n = len(text.encode("utf-16-le")) // 2
         return 1 if n <= 70 else -(-n // 67)
     n = septets(text)
     return 1 if n <= SINGLE else -(-n // MULTI_PART)
@@ -46,7 +48,7 @@ _FOLD = {
 def fold(text: str) -> str:
     """Text that people wrote (notes, aliases), made GSM-7 so a forwarded text stays one encoding."""
     out = []
-    for c in text:
+    for c in unicodedata.normalize("NFC", text):
         if c in _BASIC or c in _EXT:
             out.append(c)
         elif c in _FOLD:

@@ -102,6 +102,24 @@ EN = {
     "unbuddied": "You will no longer get alerts for {member}.",
     "name_ok": "Buddies will now see you as {alias}.",
     "name_usage": "To set the name buddies see: NAME alias (up to 20 letters).",
+    # Covert safety, TEST, WIPE
+    "word_set": "Done. Delete this text and yours from the phone.",
+    "word_off": "Done. It is removed. Delete this text and yours from the phone.",
+    "word_usage": "Ask your organizer how to set this up.",
+    "word_bad": "That cannot be used: choose one word of 3 to 30 letters or digits.",
+    "word_is_command": "That word is a command of this line; choose another one.",
+    "word_same": "The two words must be different; choose another one.",
+    "word_needs_safe": "To change this, include your current word in the same text.",
+    "duress": "{network}: {member} sent a silent alarm ({alert_at}) and may not be free to talk. Do not text first "
+              "about it; call with a normal excuse, or go or send someone.{note_part} Reply ACK when you are on it.",
+    "test_buddy": "{network}: TEST ONLY from {member}. Nothing is wrong. This checks that alerts reach you.",
+    "test_sent": "Test sent to {count} buddies.",
+    "test_nobody": "You have no confirmed buddy to test. Add one: BUDDY number name",
+    "wipe_confirm": "This erases everything kept about this number. Reply WIPE YES to confirm.",
+    "wipe_confirm_last_org": "You are the last organizer: nobody can run the line after this. "
+                             "Reply WIPE YES to erase anyway.",
+    "wipe_done": "Everything kept about this number is erased.",
+    "buddy_link_ended": "{name} is no longer your buddy.",
     # General
     "help": "{network}: START 60 (where, who) starts a timer. OK ends it. EXTEND 30 adds time. SOS alerts now. "
             "STATUS. BUDDY number name, BUDDIES, UNBUDDY number. NAME alias. LANG ES. STOP ends all texts.",
@@ -121,7 +139,20 @@ EN = {
     "part_list": " {list}",
 }
 
-CATALOG = {"en": EN}
+def _load_catalog() -> dict[str, dict[str, str]]:
+    """English lives here; every other language is one file, smsline/catalog/<code>.py, holding TEXTS."""
+    import importlib
+    import pkgutil
+
+    from . import catalog
+
+    tables = {"en": EN}
+    for mod in pkgutil.iter_modules(catalog.__path__):
+        tables[mod.name] = importlib.import_module(f"{catalog.__name__}.{mod.name}").TEXTS
+    return tables
+
+
+CATALOG = _load_catalog()
 LANGS = tuple(CATALOG)
 
 
@@ -135,7 +166,8 @@ def keys() -> set[str]:
 
 
 def limit_for(key: str) -> int:
-    return LONG_LIMIT if key in LONG else REPLY_LIMIT
+    # Pieces (part_*) are shortened by the text they go into, so they get the long limit here.
+    return LONG_LIMIT if key in LONG or key.startswith("part_") else REPLY_LIMIT
 
 
 def render(key: str, lang: str = "en", **fields) -> str:

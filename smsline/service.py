@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from . import messages, session
+from . import covert, messages, session
 from .bootstrap import HIGH, Line
 from .commands import Command, parse
 from .phones import mask, normalize
@@ -213,6 +213,7 @@ class Ctx:
     cmd: Command
     now: float
     replies: list[str] = field(default_factory=list)
+    screen: covert.Screen | None = None
 
     @property
     def lang(self) -> str:
@@ -248,9 +249,26 @@ class Ctx:
 def handle_inbound(line: Line, number: str, body: str, now: float | None = None) -> list[str]:
     """Everything one inbound text causes; returns the replies for the sender."""
     now = line.now() if now is None else now
-    cmd = parse(body or "")
+    body = body or ""
     pid = line.store.pid_for(number)
-    ctx = Ctx(line, number, pid, line.store.person(pid) if pid else {}, cmd, now)
+    person = line.store.person(pid) if pid else {}
+    screen = covert.Screen(person, body) if pid and line.store.is_member(pid) else None
+    cmd = parse(screen.body if screen else body)
+    ctx = Ctx(line, number, pid, person, cmd, now, screen=screen)
+    if screen and screen.duress:
+        covert_duress(ctx)
+    elif screen and screen.has_safe and not screen.safe_given and covert.is_end_attempt(cmd) \
+            and not cmd.error and _guard_applies(ctx):
+        covert_guard(ctx)
+    else:
+        dispatch(ctx)
+    log.info("inbound %s from %s: %d replies", "covert" if screen and (screen.duress or screen.safe_given)
+             else cmd.name, mask(number), len(ctx.replies))
+    return ctx.replies
+
+
+def dispatch(ctx: Ctx) -> None:
+    cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
     need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
     if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO"):
@@ -261,8 +279,6 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None)
         ctx.reply("not_allowed")
     else:
         handler(ctx)
-    log.info("inbound %s from %s: %d replies", cmd.name, mask(number), len(ctx.replies))
-    return ctx.replies
 
 
 def _role(ctx: Ctx) -> str:
@@ -391,7 +407,13 @@ def h_sos(ctx: Ctx) -> None:
 
 def h_status(ctx: Ctx) -> None:
     t = ctx.store.timer(ctx.pid)
-    if t is None or not t.live:
+    if t is not None and t.live and t.covert:
+        # After a covert alarm the phone sees what it was shown: a running timer, or none.
+        if t.cover_end and t.cover_end > ctx.now:
+            ctx.reply("status_running", end_at=t.cover_end, note_part="")
+        else:
+            ctx.reply("status_none")
+    elif t is None or not t.live:
         ctx.reply("status_none")
     elif t.status == session.RUNNING:
         note = ctx.part("part_note", note=t.note.rstrip(".!?")) if t.note else ""
@@ -408,7 +430,7 @@ def h_ack(ctx: Ctx) -> None:
     line, names, already = ctx.line, [], []
     for member in ctx.store.live_alarms_for(ctx.pid) if ctx.pid else []:
         t = ctx.store.timer(member)
-        if t is None or not t.live:
+        if t is None or t.status != session.ALERTING or ctx.pid not in t.alerted:
             continue
         (already if t.acked_by else names).append(display_name(line, member))
         timer_event(line, member, lambda t, people: session.ack(t, ctx.pid, ctx.now, people, line.timing), ctx.now)
@@ -697,18 +719,141 @@ def h_not_available(ctx: Ctx) -> None:
     ctx.reply("not_available")
 
 
+# Covert safety -------------------------------------------------------------
+
+def _guard_applies(ctx: Ctx) -> bool:
+    """A guarded command only needs the safe word while a timer runs (and UNBUDDY only for the last buddy)."""
+    t = ctx.store.timer(ctx.pid)
+    if t is None or not t.live:
+        return False
+    if ctx.cmd.name == "WIPE" and ctx.cmd.text != "YES":
+        return False  # asking to wipe ends nothing; only the confirmation does
+    if ctx.cmd.name == "UNBUDDY":
+        number = normalize(ctx.cmd.number or "", ctx.line.settings.default_region)
+        bpid = ctx.store.pid_for(number) if number else None
+        confirmed = ctx.store.confirmed_buddies(ctx.pid)
+        return bool(bpid) and confirmed == (bpid,)
+    return True
+
+
+def _raise_covert(ctx: Ctx, cover_end: float | None) -> None:
+    line = ctx.line
+    timer_event(line, ctx.pid,
+                lambda t, people: session.covert_alarm(t, ctx.now, people, line.timing, cover_end), ctx.now)
+
+
+def covert_duress(ctx: Ctx) -> None:
+    """The duress word: the reply of a normal OK, character for character; buddies alerted at once."""
+    t = ctx.store.timer(ctx.pid)
+    _, effects = session.ok(t, ctx.now)
+    ctx.replies_from([e for e in effects if isinstance(e, Reply)])
+    _raise_covert(ctx, None)
+
+
+def covert_guard(ctx: Ctx) -> None:
+    """A try to end or postpone a timer without the safe word: answer as usual, alarm covertly."""
+    cmd, t, line = ctx.cmd, ctx.store.timer(ctx.pid), ctx.line
+    cover_end: float | None = None
+    if cmd.name == "OK":
+        _, effects = session.ok(t, ctx.now)
+        ctx.replies_from([e for e in effects if isinstance(e, Reply)])
+    elif cmd.name in ("OK_UNCLEAR", "UNKNOWN"):
+        cover_end = t.cover_end if t.covert else t.ends_at
+        ctx.reply("ok_unclear" if cmd.name == "OK_UNCLEAR" else "unknown")
+    elif cmd.name == "EXTEND":
+        base = t.cover_end if t.covert and t.cover_end else t.ends_at
+        cover_end = max(base, ctx.now) + line.timing.s(cmd.minutes or 0)
+        ctx.reply("extend_ok", end_at=cover_end)
+    elif cmd.name == "START":
+        cover_end = _ends_at(ctx)
+        ctx.reply("start_replaced", end_at=cover_end)
+    elif cmd.name == "UNBUDDY":
+        ctx.reply("unbuddy_ok", number=mask(normalize(cmd.number, line.settings.default_region)))
+    elif cmd.name == "WIPE":
+        ctx.reply("wipe_done")
+    else:  # SAFEWORD or DURESS changes
+        ctx.reply("word_set")
+    _raise_covert(ctx, cover_end)
+
+
+def _set_word(ctx: Ctx, kind: str) -> None:
+    screen = ctx.screen
+    word = (ctx.cmd.text or "").strip()
+    if not word:
+        ctx.reply("word_usage")
+        return
+    person = ctx.person
+    if screen and screen.has_safe and not screen.safe_given:
+        # Changing either word needs the current safe word in the same text.
+        ctx.reply("word_needs_safe")
+        return
+    if word.upper() == "OFF":
+        ctx.store.r.hdel(Keys.person.format(pid=ctx.pid), f"{kind}_salt", f"{kind}_hash")
+        ctx.reply("word_off")
+        return
+    problem = covert.word_problem(word)
+    other = "duress" if kind == "safe" else "safe"
+    if not problem and covert.matches(person, other, word):
+        problem = "word_same"
+    if problem:
+        ctx.reply(problem)
+        return
+    salt, digest = covert.hash_word(word)
+    ctx.store.set_fields(ctx.pid, **{f"{kind}_salt": salt, f"{kind}_hash": digest})
+    ctx.reply("word_set")
+
+
+def h_safeword(ctx: Ctx) -> None:
+    _set_word(ctx, "safe")
+
+
+def h_duress(ctx: Ctx) -> None:
+    _set_word(ctx, "duress")
+
+
+def h_test(ctx: Ctx) -> None:
+    """TEST: every confirmed buddy gets a text plainly marked as a test."""
+    buddies = ctx.store.confirmed_buddies(ctx.pid)
+    uid = f"test-{ctx.pid}-{int(ctx.now)}"
+    texts = [o for o in (outgoing(ctx.line, b, "test_buddy", {}, ctx.now, uid, member=ctx.pid) for b in buddies) if o]
+    enqueue_texts(ctx.line, texts)
+    ctx.reply("test_sent", count=len(texts)) if texts else ctx.reply("test_nobody")
+
+
+def h_wipe(ctx: Ctx) -> None:
+    """WIPE asks to confirm; WIPE YES erases everything stored about this number."""
+    store = ctx.store
+    last_org = ctx.is_organizer and len(store.organizers()) == 1
+    if ctx.cmd.text != "YES":
+        ctx.reply("wipe_confirm_last_org" if last_org else "wipe_confirm")
+        return
+    t = store.timer(ctx.pid)
+    if t is not None and t.live:
+        timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
+    for member, status in store.buddy_of(ctx.pid).items():
+        if status == "confirmed":
+            o = outgoing(ctx.line, member, "buddy_link_ended", {"name": display_name(ctx.line, ctx.pid, member)},
+                         ctx.now, f"wipe-{ctx.pid}")
+            if o:
+                enqueue_texts(ctx.line, [o])
+    # The reply is rendered before the person's language is erased with everything else.
+    ctx.reply("wipe_done")
+    store.wipe(ctx.pid, ctx.number)
+
+
 HANDLERS = {
     "START": h_start, "OK": h_ok, "EXTEND": h_extend, "SOS": h_sos, "STATUS": h_status, "ACK": h_ack,
     "BUDDY": h_buddy, "BUDDIES": h_buddies, "UNBUDDY": h_unbuddy, "NAME": h_name, "LANG": h_lang,
     "YES": h_yes, "NO": h_no, "JOIN": h_join, "ADD": h_add, "REMOVE": h_remove, "ORGANIZER": h_organizer,
     "MEMBERS": h_members, "HELP": h_help, "OPTOUT": h_optout, "OPTIN": h_optin,
+    "SAFEWORD": h_safeword, "DURESS": h_duress, "TEST": h_test, "WIPE": h_wipe,
     "OK_UNCLEAR": h_unknown, "EMPTY": h_unknown, "UNKNOWN": h_unknown,
 }
 
 # Who may use a command: "any" number, "member", or "organizer". Unlisted: member.
 REQUIRES = {
     "YES": "any", "NO": "any", "JOIN": "any", "ACK": "any", "HELP": "any", "OPTOUT": "any", "OPTIN": "any",
-    "EMPTY": "any", "UNKNOWN": "any", "LANG": "any",
+    "EMPTY": "any", "UNKNOWN": "any", "LANG": "any", "WIPE": "any",
     "ADD": "organizer", "REMOVE": "organizer", "ORGANIZER": "organizer", "MEMBERS": "organizer",
     "BROADCAST": "organizer", "REPORTS": "organizer", "APPROVE": "organizer", "REJECT": "organizer",
     "CARD": "organizer",

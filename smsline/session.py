@@ -58,6 +58,7 @@ class Timer:
     next_at: float | None = None
     next_stage: str | None = None
     covert: bool = False
+    cover_end: float | None = None  # after a covert alarm: the end the phone is shown, if any
     ended_at: float | None = None
 
     @property
@@ -154,7 +155,8 @@ def ok(t: Timer | None, now: float):
     """OK: the member is safe."""
     if t is None or not t.live:
         return t, [Reply("ok_no_timer")]
-    alerted = t.status == ALERTING
+    # After a covert alarm the phone is never told that alerts went out.
+    alerted = t.status == ALERTING and not t.covert
     t, effects = _end(t, now)
     effects.append(Reply("ok_after_alert" if alerted else "ok_ended"))
     return t, effects
@@ -186,6 +188,7 @@ def _alert_round(t: Timer, now: float, people: People, timing: Timing, key: str)
     else:
         to = tuple(dict.fromkeys(people.buddies + people.other_organizers))
     last_to = people.other_organizers if rnd >= timing.max_rounds else ()
+    to = tuple(dict.fromkeys(to + last_to))
     more = rnd < timing.max_rounds
     t = _bump(
         t,
@@ -217,10 +220,11 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
         t = _bump(t, status=OVERDUE, next_at=t.ends_at + timing.s(timing.grace), next_stage=ALERT)
         return t, [Tell((people.member,), "timeup", {"minutes": timing.grace})]
     if stage == ALERT:
-        return _alert_round(t, now, people, timing, "alert" if t.round == 0 else "alert_repeat")
+        key = "duress" if t.covert else ("alert" if t.round == 0 else "alert_repeat")
+        return _alert_round(t, now, people, timing, key)
     if stage == ACKCHECK:
-        t = _bump(t, next_at=None, next_stage=None)
         orgs = people.other_organizers
+        t = _bump(t, next_at=None, next_stage=None, alerted=tuple(dict.fromkeys(t.alerted + orgs)))
         fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at}
         return t, [Alert(round=t.round + 100, to=orgs, key="ack_stale", fields=fields)] if orgs else []
     return t, []
@@ -229,13 +233,29 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
 def sos(prev: Timer | None, now: float, note: str, people: People, timing: Timing):
     """SOS: alert now, whether or not a timer runs."""
     if prev is not None and prev.live:
-        t = replace(prev, note=note or prev.note, acked_by=None, acked_at=None)
+        t = replace(prev, note=" / ".join(n for n in (prev.note, note) if n), acked_by=None, acked_at=None)
     else:
         tid = prev.tid + 1 if prev else 1
         version = prev.version + 1 if prev else 1
         t = Timer(tid=tid, version=version, status=ALERTING, started_at=now, ends_at=now, note=note, kind="sos")
     t, effects = _alert_round(t, now, people, timing, "sos")
     return t, [e for e in effects if not isinstance(e, Tell)] + [Reply("sos_ok" if t.alerted else "sos_nobody")]
+
+
+def covert_alarm(prev: Timer | None, now: float, people: People, timing: Timing, cover_end: float | None = None):
+    """Duress word, or a try to end or postpone a timer without the safe word: alert now, show nothing.
+
+    The replies are chosen by the caller to look exactly like the ordinary ones.
+    """
+    if prev is not None and prev.live:
+        # Already alerting or not, a duress round goes out now.
+        t = replace(prev, covert=True, cover_end=cover_end, acked_by=None, acked_at=None)
+    else:
+        tid = prev.tid + 1 if prev else 1
+        version = prev.version + 1 if prev else 1
+        t = Timer(tid=tid, version=version, status=ALERTING, started_at=now, ends_at=now, kind="sos",
+                  covert=True, cover_end=cover_end)
+    return _alert_round(t, now, people, timing, "duress")
 
 
 def ack(t: Timer | None, by: str, now: float, people: People, timing: Timing):

@@ -212,6 +212,29 @@ class Store:
     def live_alarms_for(self, pid: str) -> list[str]:
         return sorted(m.decode() for m in self.r.smembers(Keys.alerted_for.format(pid=pid)))
 
+    def wipe(self, pid: str, number: str) -> None:
+        """Erase everything stored about a person: record, links both ways, timer, invitations, words."""
+        links = self.buddy_links(pid)
+        of = self.buddy_of(pid)
+        t = self.timer(pid)
+        with self.r.pipeline() as pipe:
+            for b in links:
+                pipe.hdel(Keys.buddy_of.format(pid=b), pid)
+            for m in of:
+                pipe.hdel(Keys.buddies.format(pid=m), pid)
+            pipe.delete(
+                Keys.person.format(pid=pid), Keys.by_number.format(h=self.number_hash(number)),
+                Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid), Keys.declined.format(pid=pid),
+                Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid),
+                Keys.timer.format(pid=pid), Keys.alerted_for.format(pid=pid),
+            )
+            if t is not None:
+                pipe.delete(Keys.deliveries.format(pid=pid, tid=t.tid))
+            pipe.srem(Keys.members, pid)
+            pipe.srem(Keys.organizers, pid)
+            pipe.zrem(Keys.due, pid)
+            pipe.execute()
+
     # Rate limits and misc ---------------------------------------------------
     def hit(self, pid: str, kind: str, limit: int, window: int) -> bool:
         """Count one use; False when the limit for the window is already spent."""
