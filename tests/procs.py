@@ -541,6 +541,7 @@ class Proc:
         self.name = name
         self.command = command
         self.log_path = log_path
+        self.expected_exit = False  # set when the harness signals it on purpose
         with open(log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 ["bash", "-c", command],
@@ -565,6 +566,8 @@ class Proc:
 
     def signal(self, sig: int = signal.SIGTERM, group: bool = True) -> None:
         """Send ``sig`` to the process group (default) or the leader only."""
+        if sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGQUIT):
+            self.expected_exit = True
         try:
             if group:
                 os.killpg(self.popen.pid, sig)
@@ -638,7 +641,9 @@ class Line:
         self.env: dict[str, str] = {}
         self._counter = itertools.count(1)
         self._stopped = False
-        self._http = requests.Session()
+        # One HTTP session per thread: race tests text the line from several.
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
 
     # -- lifecycle --------------------------------------------------------
 
@@ -753,13 +758,22 @@ class Line:
             self.redis.stop()
         if self._owns_twilio:
             self.twilio.close()
-        self._http.close()
+        for session in self._sessions:
+            session.close()
 
     def __enter__(self) -> "Line":
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    @property
+    def _http(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            self._sessions.append(session)
+        return session
 
     # -- waiting and inspecting -----------------------------------------
 
@@ -768,7 +782,7 @@ class Line:
         deadline = time.monotonic() + timeout
         last = "no answer"
         while True:
-            dead = [p for p in self.procs if not p.alive()]
+            dead = [p for p in self.procs if not p.alive() and not p.expected_exit]
             if dead:
                 raise LineError(f"{dead} exited before the line was healthy\n{self.logs()}")
             try:

@@ -315,13 +315,15 @@ def test_line_post_raw_sends_forged_requests_unsigned(fake_line):
 
 
 def test_line_kills_and_starts_workers(fake_line):
-    """kill_worker takes a worker's whole process group down; start_worker adds one."""
+    """kill_worker takes a worker's whole process group down; start_worker adds
+    one; a worker killed on purpose does not count as a failed line."""
     first = fake_line.kill_worker(signal.SIGKILL)
     assert not first.alive() and not _group_exists(first.pid)
     second = fake_line.start_worker()
     third = fake_line.start_worker()
     assert fake_line.workers() == [second, third]
     assert os.path.basename(third.log_path) == "worker-3.log"
+    fake_line.wait_healthy(timeout=10)
 
 
 def test_line_restarts_redis_under_running_processes(fake_line):
