@@ -52,10 +52,10 @@ def tokens(body: str) -> list[str]:
 def word_problem(word: str) -> str | None:
     """Why a word cannot be a safe or duress word, or None."""
     w = normalize_word(word)
+    if w.upper() in CARRIER or (w and parse(w).name not in ("UNKNOWN",)):
+        return "word_is_command"
     if not WORD_RE.match(w) or len((word or "").split()) != 1:
         return "word_bad"
-    if w.upper() in CARRIER or parse(w).name not in ("UNKNOWN",):
-        return "word_is_command"
     return None
 
 
