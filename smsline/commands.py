@@ -477,3 +477,18 @@ def _parse(text: object) -> Command:
     if handler is None:
         return Command("UNKNOWN", text=rest, word=word)
     return handler(word, rest)
+
+
+# Keywords a typo may be close to; the carrier opt-out words are never suggested.
+_SUGGESTABLE = sorted(k for k in HANDLERS if k.isalpha() and len(k) >= 3)
+
+
+def suggest(word: str) -> str | None:
+    """The command keyword a mistyped first word was probably meant to be (`strat` -> START), or None."""
+    import difflib
+
+    w = (word or "").upper()
+    if len(w) < 3 or w in HANDLERS or w in OPTOUT_WORDS:
+        return None
+    close = difflib.get_close_matches(w, _SUGGESTABLE, n=1, cutoff=0.75)
+    return close[0] if close else None

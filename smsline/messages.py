@@ -13,7 +13,7 @@ LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress"}
 
 # Free-text fields that may be shortened to make a text fit.
-SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name")
+SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion")
 
 EN = {
     # Timers
@@ -128,6 +128,8 @@ EN = {
     "help_buddy": "{network}: you are a buddy. When an alert comes, reply ACK once you are on it. "
                   "YES or NO answers an invitation. STOP ends all texts.",
     "unknown": "Sorry, that was not understood. Text HELP for the commands.",
+    "did_you_mean": "Did you mean: {suggestion}? Nothing was done. Text it again to do it.",
+    "help_running": "Your timer runs until {end_at}. Only OK ends it; STOP does not. SOS alerts your buddies now.",
     "empty": "Your text was empty. Text HELP for the commands.",
     "stranger": "This number answers invited people only.",
     "lang_ok": "Texts to this number will be in English.",

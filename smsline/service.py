@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import covert, messages, session
 from .bootstrap import HIGH, Line
-from .commands import Command, parse
+from .commands import Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
 from .store import DAY, Keys
@@ -310,9 +310,27 @@ def h_stranger(ctx: Ctx) -> None:
         ctx.reply("stranger")
 
 
+UNKNOWN_REPLIES_PER_HOUR = 5
+SOS_TYPOS = {"SSO", "OSS", "SOSS", "SOOS", "SSOS", "S0S", "5OS", "SO5", "5O5", "SOA", "SIS"}
+
+
 def h_unknown(ctx: Ctx) -> None:
+    """Never silence, but never a loop with an automated sender: a few replies an hour at most."""
     if ctx.cmd.name == "OK_UNCLEAR":
         ctx.reply("ok_unclear")
+        return
+    guess = suggest(ctx.cmd.word) if ctx.cmd.name == "UNKNOWN" and ctx.is_member else None
+    if ctx.is_member and ctx.cmd.word in SOS_TYPOS:
+        # A typo of SOS is acted on: a needless alert costs a phone call, a missed one may cost far more.
+        h_sos(ctx)
+        return
+    key = ctx.pid or ctx.store.number_hash(ctx.number)
+    if not ctx.store.hit(key, "unknown", UNKNOWN_REPLIES_PER_HOUR, 3600):
+        return
+    if guess:
+        # Anything else is only suggested: acting on a guess could end or start a timer nobody asked for.
+        rest = " ".join(ctx.cmd.text.split()[:3])
+        ctx.reply("did_you_mean", suggestion=f"{guess} {rest}".strip())
     elif ctx.cmd.name == "EMPTY":
         ctx.reply("empty")
     else:
@@ -326,6 +344,9 @@ def h_help(ctx: Ctx) -> None:
         ctx.reply("help")
     else:
         ctx.reply("help_buddy")
+    t = ctx.store.timer(ctx.pid) if ctx.is_member else None
+    if t is not None and t.live and not t.covert:
+        ctx.reply("help_running", end_at=t.ends_at)
 
 
 def h_optout(ctx: Ctx) -> None:

@@ -46,6 +46,7 @@ WORST = {
     "by": ALIAS,
     "note": NOTE,
     "names": ", ".join([ALIAS] * 12),
+    "suggestion": "EXTEND " + "9" * 40,
     "list": LIST,
     "number": NUMBER,
     "end_at": TIME,
