@@ -19,7 +19,8 @@ from .transport import OPTED_OUT, SendError
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10
-CLAIM_SECONDS = 300
+CLAIM_SECONDS = 60  # a claimed text whose worker died is sent again after this
+HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5
 
 
@@ -53,14 +54,25 @@ def tick(pid: str, version: int, stage: str, due: float, now: float | None = Non
     now = _wait_until(line, due) if now is None else now
     _, alerts = timer_event(
         line, pid, lambda t, people: session.tick(t, version, stage, now, people, line.timing), now)
-    # The round is also queued in the same transaction; sending it here saves a hop.
+    # The round is also queued in the same transaction (with retries); sending it here saves a hop.
     for tid, rnd in alerts:
-        deliver_round(pid, tid, rnd, now=now)
+        try:
+            deliver_round(pid, tid, rnd, now=now)
+        except RoundIncomplete:
+            log.warning("alert round not fully accepted; its queued job retries")
+
+
+class RoundIncomplete(RuntimeError):
+    """Some texts of a round were not accepted yet; raising makes RQ retry with back-off."""
 
 
 def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dict:
-    """Send one alert round: each recipient still pending is claimed, then texted once."""
-    from .service import text_fields
+    """Send one alert round: each recipient still pending is claimed, then texted once.
+
+    A text Twilio refuses for good (opted out, invalid) or cannot take within
+    HANDOFF_SECONDS is handed on to the organizers, and the member is told.
+    """
+    from .service import escalate, text_fields
 
     line = current()
     store = line.store
@@ -71,16 +83,16 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
         return {}
     spec = json.loads(spec_raw)
     prefix = f"{rnd}:"
-    todo = [f for f, v in records.items() if f.startswith(prefix) and v == "pending"]
-    work = []
-    for f in todo:
-        rid = f[len(prefix):]
-        if not store.claim_delivery(pid, tid, f):
+    work, failed = [], []
+    for f, v in records.items():
+        if not (f.startswith(prefix) and v == "pending") or not store.claim_delivery(pid, tid, f, now):
             continue
+        rid = f[len(prefix):]
         person = store.person(rid)
         number = person.get("number")
         if not number or store.opted_out(number):
             store.mark_delivery(pid, tid, f, f"failed:{OPTED_OUT}")
+            failed.append(rid)
             continue
         lang = person.get("lang", "en")
         key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
@@ -89,20 +101,25 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
     results = _send_many(line, [(number, body) for _, _, number, body in work])
     retry = False
     outcome = {}
+    too_late = now - spec.get("at", now) > HANDOFF_SECONDS
     for (f, rid, number, _), res in zip(work, results):
         if isinstance(res, str):
             store.mark_delivery(pid, tid, f, f"sent:{res}")
-            line.redis.set(Keys.sid_ref.format(sid=res), json.dumps({"pid": pid, "tid": tid, "field": f}), ex=2 * DAY)
+            ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
+            line.redis.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
             outcome[rid] = "sent"
-        elif res.retryable:
-            store.mark_delivery(pid, tid, f, "pending")
+        elif res.retryable and not too_late:
+            store.release_delivery(pid, tid, f)
             retry = True
             outcome[rid] = "retry"
         else:
-            store.mark_delivery(pid, tid, f, f"failed:{res.code}")
+            store.mark_delivery(pid, tid, f, f"failed:{res.code or 'timeout'}")
+            failed.append(rid)
             outcome[rid] = "failed"
+    if failed:
+        escalate(line, pid, tid, rnd, failed, now)
     if retry:
-        raise RuntimeError("some alerts were not accepted yet; retrying")
+        raise RoundIncomplete("some alerts were not accepted yet")
     return outcome
 
 
@@ -141,13 +158,15 @@ def send_texts(texts: list[dict]) -> None:
     for (key, t), res in zip(todo, results):
         if isinstance(res, str):
             r.set(key, "sent", ex=2 * DAY)
+            if t.get("ref"):
+                r.set(Keys.sid_ref.format(sid=res), json.dumps(t["ref"]), ex=2 * DAY)
         elif res.retryable:
             r.delete(key)
             retry = True
         else:
             r.set(key, f"failed:{res.code}", ex=2 * DAY)
     if retry:
-        raise RuntimeError("some texts were not accepted yet; retrying")
+        raise RoundIncomplete("some texts were not accepted yet")
 
 
 def sweep(now: float | None = None, direct: bool = False) -> int:

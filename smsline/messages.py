@@ -10,7 +10,8 @@ LONG_LIMIT = 459
 
 # Texts that may take up to three segments; every other key is one SMS.
 LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_organizer",
-        "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress"}
+        "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
+        "report_forward", "report_warning", "broadcast", "rights"}
 
 # Free-text fields that may be shortened to make a text fit.
 SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion")
@@ -135,10 +136,65 @@ EN = {
     "lang_ok": "Texts to this number will be in English.",
     "lang_usage": "Languages: LANG EN (English), LANG ES (Spanish).",
     "not_available": "That command is not available on this line yet.",
+    # Delivery problems
+    "alert_undelivered": "Your alert could not reach {names}. Organizers are being alerted too. Text OK when safe.",
+    "no_buddy_reachable": "None of your buddies can be reached by text. Organizers are being alerted. Text OK when safe.",
+    "test_undelivered": "Your test text could not reach {name}. Check the number with them.",
+    "line_down": "{network}: the line cannot raise alarms right now. Do not rely on timers until it says it is back.",
+    "line_up": "{network}: the line is back and raises alarms again.",
     # Pieces other texts are built from.
     "part_note": " Note: {note}.",
     "part_ack": " {by} replied they are on it.",
     "part_list": " {list}",
+    "part_reached": " Reached: {names}.",
+    "part_missed": " Not reached: {names}.",
+    # Network: reports, screening, broadcasts, rights card
+    "report_usage": "To warn organizers about someone: REPORT and what happened, with their number or plate if you have it.",
+    "report_ok": "Thank you. Your report is #{id}. Organizers will look at it. Your name and number are never shown to others.",
+    "report_limited": "Too many reports for now. Please try again later.",
+    "report_forward": "{network}: report #{id} from {alias}:{list_part} {note} Reply APPROVE {id} to use it for CHECK, "
+                      "APPROVE {id} SEND to also warn everyone, or REJECT {id}.",
+    "redacted_number": "[number]",
+    "redacted_plate": "[plate]",
+    "redacted_name": "[name]",
+    "report_unknown": "There is no open report #{id}.",
+    "report_already": "Report #{id} is already approved.",
+    "approve_ok": "Report #{id} approved: it now counts for CHECK.",
+    "approve_sent": "Report #{id} approved and a warning is going out. Members: {count}. Texts: {texts}, about {minutes} min.",
+    "approve_usage": "To approve a report: APPROVE id, or APPROVE id SEND to also warn everyone.",
+    "reject_ok": "Report #{id} is dropped.",
+    "reject_usage": "To drop a report: REJECT id",
+    "reports_list": "To review: {list}{list_part}. Reply APPROVE id or REJECT id.",
+    "reports_none": "No reports are waiting.",
+    "report_warning": "{network} warning: {note} Before you meet someone new, screen them: CHECK number or plate.",
+    "check_usage": "To screen someone: CHECK and their number or plate, e.g. CHECK 415 555 0100 or CHECK 7ABC123.",
+    "check_bad": "That is not a phone number or a plate. Try CHECK 415 555 0100 or CHECK 7ABC123.",
+    "check_none": "No approved warnings match that. Stay careful all the same: tell a buddy and START a timer.",
+    "check_found": "Approved warnings that match: {count}. {list}. Think twice; if you go, tell a buddy and START a timer.",
+    "check_limited": "Too many checks for now. Please try again in an hour.",
+    "cat_violence": "violence",
+    "cat_robbery": "robbery",
+    "cat_protection": "removed protection",
+    "cat_no_pay": "did not pay",
+    "cat_threats": "threats",
+    "cat_drugging": "drugging",
+    "cat_other": "other",
+    "broadcast": "{note}",
+    "broadcast_usage": "To text every member: BROADCAST and your message, at most 459 characters.",
+    "broadcast_too_long": "That is {count} characters ({texts} texts). The most is 459 (3 texts). Please shorten it.",
+    "broadcast_none": "There is nobody to send it to yet.",
+    "broadcast_ok": "Sending now. Members: {count}. Texts: {texts}, about {minutes} min. You get a text when all went out.",
+    "broadcast_done": "Your message has gone out. Members reached: {count}.",
+    "rights": "{note}",
+    "card_usage": "To replace the rights card: CARD and the text, or CARD ES and the text for Spanish. "
+                  "At most 459 characters.",
+    "card_too_long": "That card is {count} characters ({texts} texts). The most is 459 (3 texts). Please shorten it.",
+    "card_confirm": "The new {language} card has {count} characters. Reply CARD YES within 10 min to use it, or CARD NO.",
+    "card_ok": "The {language} rights card is replaced. Members get it with RIGHTS.",
+    "card_cancelled": "The new card was not used.",
+    "card_nothing": "No new card is waiting. Send CARD and the text first.",
+    "part_ids": " Screens: {list}.",
+    "part_more": " and {count} more",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

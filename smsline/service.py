@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from . import covert, messages, session
@@ -74,7 +74,7 @@ class Outgoing:
     id: str
     to: str
     body: str
-    ref: str = ""
+    ref: dict | None = None  # what a status callback for this text refers to
 
     def as_dict(self) -> dict:
         return {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
@@ -150,9 +150,10 @@ def timer_event(line: Line, pid: str, event, now: float) -> tuple[list[Reply], l
         if new is not None and new is not timer:
             store.write_timer(pipe, pid, new, now)
             schedule_tick(line, pipe, pid, new)
-        if timer is not None and cancel:
+        if deliveries and timer.live and not (new is not None and new.live and new.tid == timer.tid):
+            # The alarm is over: cancel sends not yet claimed, and refuse any later claim.
             dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
-            pipe.hset(dkey, mapping={f: "cancelled" for f in cancel})
+            pipe.hset(dkey, mapping={"ended": repr(now), **{f: "cancelled" for f in cancel}})
         if new is not None and not new.live:
             for rid in new.alerted:
                 pipe.srem(Keys.alerted_for.format(pid=rid), pid)
@@ -160,7 +161,7 @@ def timer_event(line: Line, pid: str, event, now: float) -> tuple[list[Reply], l
             for rid in timer.alerted:
                 pipe.srem(Keys.alerted_for.format(pid=rid), pid)
         for a in alerts:
-            record_round(line, pipe, pid, new, a)
+            record_round(line, pipe, pid, new, a, now)
         enqueue_texts(line, texts, pipe)
         result["replies"] = [e for e in effects if isinstance(e, Reply)]
         result["alerts"] = [(new.tid, a.round) for a in alerts]
@@ -179,17 +180,17 @@ def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]
         rid = f.split(":", 1)[1]
         if status == "pending":
             cancel.append(f)
-        elif status == "sending" or status.startswith("sent"):
+        elif status.startswith(("sending", "sent", "delivered")):
             reached.append(rid)
     return list(dict.fromkeys(reached)), cancel
 
 
-def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert) -> None:
+def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: float) -> None:
     """Record one round: the spec to render and one pending delivery per recipient, then queue it."""
     from . import jobs
 
     dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
-    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to)}
+    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
     mapping = {f"r{a.round}": json.dumps(spec)}
     mapping.update({f"{a.round}:{rid}": "pending" for rid in a.to})
     pipe.hset(dkey, mapping=mapping)
@@ -200,6 +201,91 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert) -> None
         jobs.deliver_round, args=(pid, t.tid, a.round), pipeline=pipe,
         job_id=jobs.round_job_id(pid, t.tid, a.round), description="alert round", result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
     )
+
+
+def _rid(field_name: str) -> str:
+    return field_name.split(":", 1)[1]
+
+
+def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: float) -> None:
+    """An alert could not reach some people: hand it on to the organizers, and tell the member."""
+    from . import jobs
+
+    store = line.store
+    orgs = [o for o in store.organizers() if o != pid]
+    buddies = set(store.confirmed_buddies(pid))
+
+    def txn(pipe, timer, deliveries):
+        if timer is None or timer.tid != tid or timer.status != session.ALERTING or "ended" in deliveries:
+            pipe.multi()
+            return
+        in_round = {_rid(f) for f in deliveries if f.startswith(f"{rnd}:")}
+        extra = [o for o in orgs if o not in in_round]
+        unreachable = {_rid(f) for f, v in deliveries.items() if v.startswith("failed") and ":" in f} | set(failed)
+        texts = []
+        if not timer.covert:
+            uid = f"und-{pid}-{tid}-{rnd}-" + hashlib.sha1(",".join(sorted(failed)).encode()).hexdigest()[:10]
+            if buddies and buddies <= unreachable:
+                o = outgoing(line, pid, "no_buddy_reachable", {}, now, uid, member=pid)
+            else:
+                names = ", ".join(display_name(line, r, pid) for r in failed)
+                o = outgoing(line, pid, "alert_undelivered", {"names": names}, now, uid, member=pid)
+            texts = [o] if o else []
+        pipe.multi()
+        if extra:
+            dkey = Keys.deliveries.format(pid=pid, tid=tid)
+            pipe.hset(dkey, mapping={f"{rnd}:{o}": "pending" for o in extra})
+            new = replace(timer, alerted=tuple(dict.fromkeys(timer.alerted + tuple(extra))))
+            store.write_timer(pipe, pid, new, now)
+            for o in extra:
+                pipe.sadd(Keys.alerted_for.format(pid=o), pid)
+            line.queues[HIGH].enqueue_call(
+                jobs.deliver_round, args=(pid, tid, rnd), pipeline=pipe, description="alert round",
+                job_id=f"{jobs.round_job_id(pid, tid, rnd)}-x{len(in_round)}", result_ttl=0, failure_ttl=DAY,
+                retry=jobs.send_retry())
+        enqueue_texts(line, texts, pipe)
+
+    store.transact(pid, txn)
+
+
+def on_status(line: Line, sid: str, status: str, error: str, now: float) -> None:
+    """A status callback: record who an alert reached; hand on alerts that did not arrive."""
+    raw = line.redis.get(Keys.sid_ref.format(sid=sid))
+    if not raw:
+        return
+    ref = json.loads(raw)
+    failed = status in ("undelivered", "failed")
+    if ref.get("kind") == "alert":
+        pid, tid, f = ref["pid"], ref["tid"], ref["field"]
+        current = line.store.deliveries(pid, tid).get(f, "")
+        if not current.startswith(("sent", "delivered")):
+            return
+        if failed:
+            line.store.mark_delivery(pid, tid, f, f"failed:{error or status}")
+            escalate(line, pid, tid, int(f.split(":", 1)[0]), [_rid(f)], now)
+        elif status == "delivered":
+            line.store.mark_delivery(pid, tid, f, f"delivered:{sid}")
+    elif ref.get("kind") == "test" and failed:
+        member, rid = ref["member"], ref["rid"]
+        o = outgoing(line, member, "test_undelivered", {"name": display_name(line, rid, member)}, now,
+                     f"testfail-{sid}")
+        if o:
+            enqueue_texts(line, [o])
+
+
+def reach(line: Line, pid: str, t: session.Timer) -> tuple[list[str], list[str]]:
+    """Names an alarm reached, and names it could not reach."""
+    reached, missed = {}, {}
+    for f, v in line.store.deliveries(pid, t.tid).items():
+        if ":" not in f or f.startswith("r"):
+            continue
+        rid = _rid(f)
+        if v.startswith("failed"):
+            missed[rid] = True
+        elif v.startswith(("sent", "delivered")):
+            reached[rid] = True
+    names = lambda ids: [display_name(line, r, pid) for r in ids]  # noqa: E731
+    return names(r for r in reached if r not in missed), names(missed)
 
 
 # Inbound --------------------------------------------------------------------
@@ -443,7 +529,13 @@ def h_status(ctx: Ctx) -> None:
         ctx.reply("status_overdue", alert_at=t.next_at)
     else:
         ack = ctx.part("part_ack", by=display_name(ctx.line, t.acked_by, ctx.pid)) if t.acked_by else ""
-        ctx.reply("status_alerting", alert_at=t.first_alert_at, ack_part=ack)
+        reached, missed = reach(ctx.line, ctx.pid, t)
+        parts = ack
+        if reached:
+            parts += ctx.part("part_reached", names=", ".join(reached))
+        if missed:
+            parts += ctx.part("part_missed", names=", ".join(missed))
+        ctx.reply("status_alerting", alert_at=t.first_alert_at, ack_part=parts)
 
 
 def h_ack(ctx: Ctx) -> None:
@@ -836,7 +928,12 @@ def h_test(ctx: Ctx) -> None:
     """TEST: every confirmed buddy gets a text plainly marked as a test."""
     buddies = ctx.store.confirmed_buddies(ctx.pid)
     uid = f"test-{ctx.pid}-{int(ctx.now)}"
-    texts = [o for o in (outgoing(ctx.line, b, "test_buddy", {}, ctx.now, uid, member=ctx.pid) for b in buddies) if o]
+    texts = []
+    for b in buddies:
+        o = outgoing(ctx.line, b, "test_buddy", {}, ctx.now, uid, member=ctx.pid)
+        if o:
+            o.ref = {"kind": "test", "member": ctx.pid, "rid": b}
+            texts.append(o)
     enqueue_texts(ctx.line, texts)
     ctx.reply("test_sent", count=len(texts)) if texts else ctx.reply("test_nobody")
 
@@ -879,3 +976,5 @@ REQUIRES = {
     "BROADCAST": "organizer", "REPORTS": "organizer", "APPROVE": "organizer", "REJECT": "organizer",
     "CARD": "organizer",
 }
+
+from .network import HANDLERS as _NETWORK; HANDLERS.update(_NETWORK)  # noqa: E402

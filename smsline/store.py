@@ -40,10 +40,24 @@ class Keys:
     sim_log = P + "sim:log"             # local transport: every text, for the simulator
 
 
+# A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).
+# Once the timer ends, the field "ended" is set: nothing pending is sent after that.
 CLAIM = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == 'pending' and redis.call('HEXISTS', KEYS[1], 'ended') == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], 'sending:' .. ARGV[2])
+  return 1
+end
+return 0
+"""
+# Put a claimed send back (Twilio did not take it, or its worker died): pending, or cancelled if ended.
+RELEASE = """
 local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v == 'pending' then
-  redis.call('HSET', KEYS[1], ARGV[1], 'sending')
+if v and string.sub(v, 1, 8) == 'sending:' and (ARGV[2] == '' or tonumber(string.sub(v, 9)) < tonumber(ARGV[2])) then
+  if redis.call('HEXISTS', KEYS[1], 'ended') == 1 then
+    redis.call('HSET', KEYS[1], ARGV[1], 'cancelled')
+    return 0
+  end
+  redis.call('HSET', KEYS[1], ARGV[1], 'pending')
   return 1
 end
 return 0
@@ -57,6 +71,7 @@ class Store:
         self.r = redis
         self.secret = secret
         self._claim = redis.register_script(CLAIM)
+        self._release = redis.register_script(RELEASE)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -199,8 +214,13 @@ class Store:
     def armed(self, until: float, limit: int = 100000) -> list[tuple[str, float]]:
         return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", until, start=0, num=limit, withscores=True)]
 
-    def claim_delivery(self, pid: str, tid: int, field: str) -> bool:
-        return bool(self._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[field]))
+    def claim_delivery(self, pid: str, tid: int, field: str, now: float) -> bool:
+        return bool(self._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[field, repr(now)]))
+
+    def release_delivery(self, pid: str, tid: int, field: str, older_than: float | None = None) -> bool:
+        """Back to pending (unless the timer ended); with older_than, only a claim that old."""
+        args = [field, "" if older_than is None else repr(older_than)]
+        return bool(self._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=args))
 
     def mark_delivery(self, pid: str, tid: int, field: str, value: str) -> None:
         self.r.hset(Keys.deliveries.format(pid=pid, tid=tid), field, value)

@@ -67,6 +67,7 @@ def status():
         record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
         line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
+        service.on_status(line, sid, record["status"], record["error"], line.now())
     return Response("", status=204)
 
 
