@@ -51,4 +51,8 @@ def create_app(settings_override: dict | None = None, *, redis=None, transport=N
         bootstrap.check_redis(line)
     except Exception:
         log.warning("Redis is not reachable yet; organizers are seeded when it is")
+    if redis is None:  # a real process, not a test wiring its own Redis
+        from . import monitor
+
+        monitor.start(line)
     return app

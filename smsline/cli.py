@@ -9,6 +9,7 @@ from .bootstrap import add_organizer
 from .phones import mask, normalize
 
 organizer = AppGroup("organizer", help="Manage organizers.")
+reports = AppGroup("reports", help="Bad-date reports.")
 
 
 @organizer.command("add")
@@ -23,5 +24,14 @@ def organizer_add(number: str) -> None:
     click.echo(f"organizer {mask(e164)} added")
 
 
+@reports.command("export")
+def reports_export() -> None:
+    """CSV on stdout of approved reports that still count: ids, dates, categories, redacted text."""
+    from .network import export_csv
+
+    export_csv(current_app.extensions["smsline"], click.get_text_stream("stdout"))
+
+
 def register(app) -> None:
     app.cli.add_command(organizer)
+    app.cli.add_command(reports)

@@ -19,7 +19,7 @@ from .transport import OPTED_OUT, SendError
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10
-CLAIM_SECONDS = 60  # a claimed text whose worker died is sent again after this
+CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5
 
@@ -198,7 +198,35 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
             line.queues[HIGH].enqueue_at(datetime.fromtimestamp(t.next_at, timezone.utc), tick, *args,
                                          job_id=job_id, result_ttl=0, failure_ttl=DAY, description="tick")
             acted += 1
-    return acted
+    return acted + resume_rounds(line, now)
+
+
+def resume_rounds(line, now: float) -> int:
+    """Alert rounds with texts still pending, or claimed by a worker that died: send them again.
+
+    At most one such attempt per round every SWEEP_SECONDS * 3, on top of the round's own retries.
+    """
+    store, resumed = line.store, 0
+    slot = int(now // (SWEEP_SECONDS * 3))
+    for pid in store.alerting():
+        t = store.timer(pid)
+        if t is None or not t.live:
+            line.redis.srem(Keys.alerting, pid)
+            continue
+        rounds = set()
+        for f, v in store.deliveries(pid, t.tid).items():
+            if ":" not in f or f.startswith("r"):
+                continue
+            if v.startswith("sending:") and store.release_delivery(pid, t.tid, f, older_than=now - CLAIM_SECONDS):
+                v = "pending"
+            if v == "pending":
+                rounds.add(int(f.split(":", 1)[0]))
+        for rnd in rounds:
+            line.queues[HIGH].enqueue_call(deliver_round, args=(pid, t.tid, rnd), description="alert round",
+                                           job_id=f"{round_job_id(pid, t.tid, rnd)}-s{slot}", result_ttl=0,
+                                           failure_ttl=DAY, retry=send_retry())
+            resumed += 1
+    return resumed
 
 
 def schedule_heartbeat(line=None) -> None:

@@ -26,6 +26,7 @@ class Keys:
     declined = P + "bno:{pid}"          # set of member pids this person said NO to
     timer = P + "t:{pid}"               # json Timer
     due = P + "due"                     # zset pid -> next due time (re-arm sweep)
+    alerting = P + "alerting"           # set of pids whose alarm is out (the sweep checks their sends)
     deliveries = P + "dl:{pid}:{tid}"   # hash "round:recipient" -> pending/sending/sent:SID/failed:CODE/cancelled
     alerted_for = P + "al:{pid}"        # set of member pids whose live alarm reached this person
     seen = P + "seen:{sid}"             # inbound MessageSid -> reply given
@@ -207,6 +208,10 @@ class Store:
             pipe.zadd(Keys.due, {pid: t.next_at})
         else:
             pipe.zrem(Keys.due, pid)
+        if t.live and t.status == "alerting":
+            pipe.sadd(Keys.alerting, pid)
+        else:
+            pipe.srem(Keys.alerting, pid)
 
     def overdue(self, now: float, limit: int = 1000) -> list[tuple[str, float]]:
         return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", now, start=0, num=limit, withscores=True)]
@@ -253,7 +258,11 @@ class Store:
             pipe.srem(Keys.members, pid)
             pipe.srem(Keys.organizers, pid)
             pipe.zrem(Keys.due, pid)
+            pipe.srem(Keys.alerting, pid)
             pipe.execute()
+
+    def alerting(self) -> list[str]:
+        return sorted(p.decode() for p in self.r.smembers(Keys.alerting))
 
     # Rate limits and misc ---------------------------------------------------
     def hit(self, pid: str, kind: str, limit: int, window: int) -> bool:

@@ -95,3 +95,19 @@ def test_opt_out_is_silent_and_keeps_the_timer(world):
     assert world.line.store.opted_out(MEMBER)
     world.text(MEMBER, "START")
     assert not world.line.store.opted_out(MEMBER)
+
+
+def test_organizers_are_told_once_when_workers_stop_and_once_when_back(world):
+    from smsline import monitor
+
+    jobs.heartbeat()
+    assert monitor.check(world.line) is None
+    world.now += 121
+    assert monitor.check(world.line) == "down"
+    assert monitor.check(world.line) is None
+    down = world.take(ORGANIZER)
+    assert len(down) == 1 and "cannot raise alarms" in down[0]
+    jobs.heartbeat()
+    assert monitor.check(world.line) == "up"
+    assert monitor.check(world.line) is None
+    assert len(world.take(ORGANIZER)) == 1

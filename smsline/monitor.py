@@ -1,0 +1,56 @@
+"""The web process watches the workers: if no heartbeat comes, organizers are told once, and again on recovery.
+
+It texts through the transport directly, since the queue is what is not moving.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from . import messages
+from .store import Keys
+
+log = logging.getLogger(__name__)
+CHECK_EVERY = 15
+
+
+def check(line) -> str | None:
+    """Compare the heartbeat with the outage flag; text organizers on a change. Returns 'down', 'up' or None."""
+    r = line.redis
+    beat = r.get(Keys.heartbeat)
+    stale = beat is None or line.now() - float(beat) > line.settings.heartbeat_stale_seconds
+    if stale and beat is not None and r.set(Keys.outage_notice, "1", nx=True, ex=30 * 86400):
+        _tell_organizers(line, "line_down")
+        return "down"
+    if not stale and r.delete(Keys.outage_notice):
+        _tell_organizers(line, "line_up")
+        return "up"
+    return None
+
+
+def _tell_organizers(line, key: str) -> None:
+    log.warning("worker heartbeat %s: telling organizers", "lost" if key == "line_down" else "back")
+    for pid in line.store.organizers():
+        person = line.store.person(pid)
+        number = person.get("number")
+        if not number or line.store.opted_out(number):
+            continue
+        body = messages.render(key, person.get("lang", "en"), network=line.settings.network_name)
+        try:
+            line.transport.send(number, body)
+        except Exception:
+            log.warning("could not tell an organizer about the line's state")
+
+
+def start(line) -> threading.Thread:
+    def loop():
+        stop = threading.Event()
+        while not stop.wait(CHECK_EVERY):
+            try:
+                check(line)
+            except Exception:
+                log.warning("health monitor could not check Redis; will retry")
+
+    t = threading.Thread(target=loop, name="smsline-monitor", daemon=True)
+    t.start()
+    return t
