@@ -1,6 +1,8 @@
 """Flask CLI: `flask --app smsline organizer add NUMBER`."""
 from __future__ import annotations
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -29,7 +31,7 @@ def reports_export() -> None:
     """CSV on stdout of approved reports that still count: ids, dates, categories, redacted text."""
     from .network import export_csv
 
-    export_csv(current_app.extensions["smsline"], click.get_text_stream("stdout"))
+    export_csv(current_app.extensions["smsline"], sys.stdout)
 
 
 def register(app) -> None:

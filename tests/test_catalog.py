@@ -55,6 +55,9 @@ WORST = {
     "count": 99999,
     "round": 106,
     "minutes": 1440,
+    "id": "WWWWW",  # network: report ids are 5 characters
+    "texts": 99999,
+    "language": "ES",
 }
 
 # A *_part field is a finished piece rendered from its own key, as the service does.

@@ -1,0 +1,588 @@
+"""The network's shared knowledge: bad-date reports, screening with CHECK, broadcasts and the rights card.
+
+Nothing here ever ties a report to its reporter once the organizers have the
+forward: a report keeps no person id, the identifiers in it (phone numbers,
+plates) are kept only as keyed hashes, and its text is kept with them
+redacted.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from redis.exceptions import WatchError
+
+from . import messages, pacing
+from .bootstrap import DEFAULT, Line
+from .gsm7 import fold, segments, septets
+from .phones import mask
+from .store import DAY
+
+if TYPE_CHECKING:
+    from .service import Ctx
+
+
+def _service():
+    # service imports this module at its end to register the handlers; import it lazily here
+    # so that either module can be imported first.
+    from . import service
+
+    return service
+
+log = logging.getLogger(__name__)
+
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud or copied by hand
+ID_LENGTH = 5
+CHECKS_PER_HOUR = 10
+REPORTS_PER_DAY = 10
+MAX_STORED = 600          # characters of redacted report text kept
+MAX_FORWARDED = 1000      # characters of the report the forward carries (the catalog cuts it to fit)
+CARD_CONFIRM_MINUTES = 10
+CARDS = Path(__file__).parent / "cards"
+
+
+class ReportKeys:
+    report = "sl:rep:{rid}"              # hash: text, cats, at, status, approved_at, ids (hashes, comma-separated)
+    pending = "sl:rep:pending"           # zset rid -> reported at
+    approved = "sl:rep:approved"         # zset rid -> reported at
+    index = "sl:rep:ix:{h}"              # zset rid -> reported at: approved reports naming this identifier
+    card = "sl:card:{lang}"              # string: a rights card that replaced the shipped default
+    card_draft = "sl:card:draft:{pid}"   # hash lang, text, at: waiting for CARD YES
+
+
+# Identifiers ----------------------------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_JOIN = re.compile(r"[ \-]{1,3}")
+PLATE_CUES = frozenset({"PLATE", "PLATES", "PLACA", "PLACAS", "TAG", "TAGS", "LICENSE", "LICENCE", "LIC",
+                        "MATRICULA", "PATENTE", "REG", "REGISTRATION"})
+PLATE_FILLER = frozenset({"IS", "WAS", "ES", "ERA", "NUMBER", "NUM", "NO", "NR", "OF", "DE", "LA", "EL", "SU",
+                          "HIS", "HER", "THE", "CAR", "CAR'S"})
+# Tokens that mix letters and digits but are times, sums, ordinals or units, not plates.
+_NOT_PLATE = re.compile(
+    r"^\d{1,4}(AM|PM|A|P|H|HR|HRS|HOUR|HOURS|MIN|MINS|K|USD|DLLS|MXN|EUR|GBP|ST|ND|RD|TH|X|XL|CM|KM|MI|MPH|LB|LBS|KG)$"
+    r"|^(AM|PM|RM|ROOM|APT|NO)\d{1,4}$"
+)
+
+
+def screen_hash(secret: str, normalized: str) -> str:
+    """HMAC-SHA256 of a normalized identifier (E.164, or a plate's letters and digits).
+
+    The 'screen:' prefix keeps these hashes apart from the line's own number lookups,
+    so a screened number never shares a key with a member's record.
+    """
+    return hmac.new(secret.encode(), b"screen:" + normalized.encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_plate(raw: str) -> str | None:
+    """A plate as upper-case letters and digits (at least one digit), or None when it cannot be one."""
+    plate = re.sub(r"[\s\-.·_]", "", raw or "").upper()
+    return plate if re.fullmatch(r"[A-Z0-9]{2,8}", plate) and re.search(r"\d", plate) else None
+
+
+def find_identifiers(text: str, region: str) -> list[tuple[str, str, int, int]]:
+    """Phone numbers and plates in a report: (kind, normalized, start, end), in text order."""
+    found = []
+    blanked = list(text)
+    for m in phonenumbers.PhoneNumberMatcher(text, region):
+        e164 = phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+        found.append(("number", e164, m.start, m.end))
+        blanked[m.start:m.end] = "\0" * (m.end - m.start)
+    found.extend(_plates("".join(blanked)))
+    return sorted(found, key=lambda f: (f[2], -f[3]))
+
+
+def _plates(text: str) -> list[tuple[str, str, int, int]]:
+    tokens = list(_TOKEN.finditer(text))
+    out = []
+    seen = set()
+    for i, first in enumerate(tokens):
+        cue = _after_cue(tokens, i)
+        for n in (1, 2, 3):
+            part = tokens[i:i + n]
+            if len(part) < n or any(not _JOIN.fullmatch(text[a.end():b.start()]) for a, b in zip(part, part[1:])):
+                break
+            plate = "".join(t.group().upper() for t in part)
+            if len(plate) > 8:
+                break
+            if _is_plate(plate, part, cue) and (plate, first.start()) not in seen:
+                seen.add((plate, first.start()))
+                out.append(("plate", plate, first.start(), part[-1].end()))
+    # 'plate 7ABC 123' is 7ABC123, not also 7ABC: a shorter reading from the same start is kept
+    # only when it could be a plate on its own.
+    longest = {}
+    for f in out:
+        if len(f[1]) > len(longest.get(f[2], ("", ""))[1]):
+            longest[f[2]] = f
+    return [f for f in out if f is longest[f[2]] or _is_plate(f[1], [None], cue=False)]
+
+
+def _after_cue(tokens, i: int) -> bool:
+    """Whether token i follows a word such as 'plate' or 'placa' (fillers like 'is' allowed between)."""
+    j = i - 1
+    while j >= 0 and i - j <= 3:
+        word = tokens[j].group().upper()
+        if word in PLATE_CUES:
+            return True
+        if word not in PLATE_FILLER:
+            return False
+        j -= 1
+    return False
+
+
+def _is_plate(plate: str, part, cue: bool) -> bool:
+    has_digit = any(c.isdigit() for c in plate)
+    has_letter = any(c.isalpha() for c in plate)
+    if cue:
+        return 2 <= len(plate) and has_digit
+    if not (5 <= len(plate) and has_digit and has_letter) or _NOT_PLATE.match(plate):
+        return False
+    if len(part) == 1:
+        return True  # one token mixing letters and digits
+    # 'room 212' or 'at 10 pm' are not plates: letter groups of a spaced plate are written in capitals.
+    return all(t.group().isupper() or t.group().isdigit() for t in part) and not any(
+        t.group().upper() in PLATE_FILLER or t.group().upper() in PLATE_CUES for t in part)
+
+
+def categories(text: str) -> list[str]:
+    """Short category codes for a report, from the words in it; 'other' when none match."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    plain = plain.replace("\u2019", "'")
+    found = [code for code, pattern in CATEGORY_PATTERNS if pattern.search(plain)]
+    return found or ["other"]
+
+
+CATEGORY_PATTERNS = tuple((code, re.compile(p)) for code, p in (
+    ("violence", r"\b(hit|hits|hitting|beat|beaten|beating|punch\w*|chok\w*|strangl\w*|rape\w*|raping|assault\w*|"
+                 r"attack\w*|hurt|slap\w*|kick(ed|ing)|weapon\w*|knife|gun|bruis\w*|golpe\w*|pego|violen\w*|"
+                 r"viol(o|ada|acion)|cuchillo|pistola|arma)\b"),
+    ("robbery", r"\b(rob|robbed|robbing|robbery|stole|stolen|steal\w*|theft|mugg\w*|robo|robaron|asalt\w*|"
+                r"took (my|the|our) (money|cash|phone|bag|purse|wallet|keys|things|stuff))\b"),
+    ("protection", r"\b(condom\w*|stealth\w*|condon\w*|preservativo\w*|without protection|sin proteccion)\b"),
+    ("no_pay", r"\b(no pay|didn'?t pay|did not pay|wouldn'?t pay|would not pay|refused to pay|never paid|"
+               r"not paid|unpaid|fake (money|bills|notes|cash)|counterfeit|no (me )?pago|no quiso pagar|"
+               r"billetes? falsos?)\b"),
+    ("threats", r"\b(threat\w*|stalk\w*|followed|following me|harass\w*|blackmail\w*|amenaz\w*|acos\w*|"
+                r"chantaj\w*|persigu\w*|me siguio)\b"),
+    ("drugging", r"\b(drugg\w*|spiked|roofi\w*|drogo|drogada|me drogaron)\b"),
+))
+
+
+# Reports ----------------------------------------------------------------------
+
+class Reports:
+    """Bad-date reports, their screening index and the rights cards: one owner for sl:rep:* and sl:card:*."""
+
+    def __init__(self, redis, secret: str, days: int):
+        self.r = redis
+        self.secret = secret
+        self.days = max(1, int(days))
+
+    @property
+    def lifetime(self) -> int:
+        return self.days * DAY
+
+    def cutoff(self, now: float) -> float:
+        """Reports made before this moment no longer count."""
+        return now - self.lifetime
+
+    def hash(self, normalized: str) -> str:
+        return screen_hash(self.secret, normalized)
+
+    def _ttl(self, at: float, now: float) -> int:
+        return max(1, int(at + self.lifetime - now))
+
+    def create(self, text: str, cats: list[str], hashes: list[str], now: float) -> str:
+        """Keep a pending report; returns its id."""
+        fields = {"text": text, "cats": ",".join(cats), "at": repr(now), "status": "pending",
+                  "ids": ",".join(dict.fromkeys(hashes))}
+        while True:
+            rid = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+            key = ReportKeys.report.format(rid=rid)
+            if self.r.hsetnx(key, "status", "pending"):
+                break
+        with self.r.pipeline() as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self._ttl(now, now))
+            pipe.zadd(ReportKeys.pending, {rid: now})
+            pipe.zremrangebyscore(ReportKeys.pending, "-inf", f"({self.cutoff(now)}")
+            pipe.execute()
+        return rid
+
+    def get(self, rid: str, now: float) -> dict | None:
+        """A report that has not expired by the line's clock, or None."""
+        raw = self.r.hgetall(ReportKeys.report.format(rid=rid))
+        report = {k.decode(): v.decode() for k, v in raw.items()}
+        if not report.get("at") or float(report["at"]) < self.cutoff(now):
+            return None
+        report["id"] = rid
+        report["at"] = float(report["at"])
+        report["hashes"] = [h for h in report.get("ids", "").split(",") if h]
+        report["categories"] = [c for c in report.get("cats", "").split(",") if c]
+        return report
+
+    def approve(self, rid: str, now: float) -> str:
+        """'approved', 'already' or 'missing'; an approved report counts for CHECK until it expires."""
+        key = ReportKeys.report.format(rid=rid)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    report = self.get(rid, now)
+                    if report is None:
+                        return "missing"
+                    if report.get("status") == "approved":
+                        return "already"
+                    at, ttl = report["at"], self._ttl(report["at"], now)
+                    index_ttls = {h: self.r.ttl(ReportKeys.index.format(h=h)) for h in report["hashes"]}
+                    pipe.multi()
+                    pipe.hset(key, mapping={"status": "approved", "approved_at": repr(now)})
+                    pipe.expire(key, ttl)
+                    pipe.zrem(ReportKeys.pending, rid)
+                    pipe.zadd(ReportKeys.approved, {rid: at})
+                    for h, current in index_ttls.items():
+                        ix = ReportKeys.index.format(h=h)
+                        pipe.zadd(ix, {rid: at})
+                        if current < ttl:  # the newest report naming it keeps the index alive
+                            pipe.expire(ix, ttl)
+                    pipe.execute()
+                    return "approved"
+                except WatchError:
+                    continue
+
+    def reject(self, rid: str, now: float) -> bool:
+        """Drop a report, pending or approved; False when there is none."""
+        report = self.get(rid, now)
+        if report is None:
+            return False
+        with self.r.pipeline() as pipe:
+            pipe.delete(ReportKeys.report.format(rid=rid))
+            pipe.zrem(ReportKeys.pending, rid)
+            pipe.zrem(ReportKeys.approved, rid)
+            for h in report["hashes"]:
+                pipe.zrem(ReportKeys.index.format(h=h), rid)
+            pipe.execute()
+        return True
+
+    def pending(self, now: float) -> list[str]:
+        """Ids of reports waiting for review, oldest first."""
+        self.r.zremrangebyscore(ReportKeys.pending, "-inf", f"({self.cutoff(now)}")
+        return [x.decode() for x in self.r.zrangebyscore(ReportKeys.pending, self.cutoff(now), "+inf")]
+
+    def approved(self, now: float) -> list[dict]:
+        """Approved reports that still count, oldest first."""
+        self.r.zremrangebyscore(ReportKeys.approved, "-inf", f"({self.cutoff(now)}")
+        rids = [x.decode() for x in self.r.zrangebyscore(ReportKeys.approved, self.cutoff(now), "+inf")]
+        reports = [self.get(rid, now) for rid in rids]
+        return [r for r in reports if r and r.get("status") == "approved"]
+
+    def matches(self, hashes: list[str], now: float) -> list[dict]:
+        """Approved, unexpired reports naming any of these identifier hashes, newest first."""
+        cutoff = self.cutoff(now)
+        rids: set[str] = set()
+        for h in dict.fromkeys(hashes):
+            ix = ReportKeys.index.format(h=h)
+            self.r.zremrangebyscore(ix, "-inf", f"({cutoff}")
+            rids.update(x.decode() for x in self.r.zrangebyscore(ix, cutoff, "+inf"))
+        reports = [self.get(rid, now) for rid in rids]
+        found = [r for r in reports if r and r.get("status") == "approved"]
+        return sorted(found, key=lambda r: r["at"], reverse=True)
+
+    # Rights cards --------------------------------------------------------------
+    def card(self, lang: str) -> str:
+        """The rights card for a language: an organizer's replacement, else the shipped file, else English."""
+        for code in dict.fromkeys((lang, "en")):
+            override = self.r.get(ReportKeys.card.format(lang=code))
+            if override:
+                return override.decode()
+            path = CARDS / f"{code}.txt"
+            if path.is_file():
+                return " ".join(path.read_text(encoding="utf-8").split())
+        return ""
+
+    def draft_card(self, pid: str, lang: str, text: str, now: float, ttl: int) -> None:
+        key = ReportKeys.card_draft.format(pid=pid)
+        with self.r.pipeline() as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping={"lang": lang, "text": text, "at": repr(now)})
+            pipe.expire(key, ttl)
+            pipe.execute()
+
+    def take_draft(self, pid: str) -> dict | None:
+        key = ReportKeys.card_draft.format(pid=pid)
+        with self.r.pipeline() as pipe:
+            pipe.hgetall(key)
+            pipe.delete(key)
+            raw, _ = pipe.execute()
+        return {k.decode(): v.decode() for k, v in raw.items()} or None
+
+    def set_card(self, lang: str, text: str) -> None:
+        self.r.set(ReportKeys.card.format(lang=lang), text)
+
+
+def reports_for(line: Line) -> Reports:
+    return Reports(line.redis, line.settings.secret_key, line.settings.report_days)
+
+
+# Texts --------------------------------------------------------------------------
+
+def _clean(text: str) -> str:
+    """What a person wrote, as one GSM-7 paragraph."""
+    return " ".join(fold(text or "").split())
+
+
+def _category_labels(codes: list[str], lang: str) -> str:
+    return ", ".join(messages.render(f"cat_{c}", lang) for c in codes if f"cat_{c}" in messages.EN)
+
+
+def _day(line: Line, ts: float) -> str:
+    """A date without words, the same in every language."""
+    return datetime.fromtimestamp(ts, line.tz).strftime("%Y-%m-%d")
+
+
+def _redact(ctx: Ctx, text: str, spans: list[tuple[str, int, int]]) -> str:
+    """The report text with identifiers (and the reporter's own alias) replaced by neutral marks."""
+    out, pos = [], 0
+    for kind, start, end in sorted(spans, key=lambda s: s[1]):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(ctx.part(f"redacted_{kind}"))
+        pos = end
+    out.append(text[pos:])
+    redacted = "".join(out)
+    alias = ctx.person.get("alias")
+    if alias and len(alias) >= 2:
+        redacted = re.sub(rf"(?<!\w){re.escape(alias)}(?!\w)", ctx.part("redacted_name"), redacted, flags=re.I)
+    return _clean(redacted)[:MAX_STORED]
+
+
+def _recipients(ctx: Ctx) -> list[str]:
+    """Everyone who joined, except the organizer sending (who is told separately)."""
+    return [p for p in ctx.store.members() if p != ctx.pid]
+
+
+def _queue_warning(ctx: Ctx, key: str, fields: dict, uid: str) -> dict:
+    """Render one bulk text per joined member in their language and queue it for paced sending."""
+    texts = []
+    for pid in _recipients(ctx):
+        o = _service().outgoing(ctx.line, pid, key, fields, ctx.now, uid)
+        if o:
+            texts.append(o)
+    batch = pacing.queue_batch(ctx.line, texts, notify=ctx.pid, notice_key="broadcast_done",
+                               notice_fields={"count": len(texts)})
+    batch["minutes"] = max(1, -(-pacing.seconds_for(batch["segments"], ctx.line.settings.send_rate) // 60))
+    return batch
+
+
+EXPORT_COLUMNS = ("id", "reported", "approved", "categories", "text")
+
+
+def export_csv(line: Line, out) -> int:
+    """Write approved reports that still count as CSV (ids, dates, categories, redacted text); returns rows."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    rows = reports_for(line).approved(line.now())
+    for r in rows:
+        approved = float(r.get("approved_at") or r["at"])
+        writer.writerow([r["id"], _day(line, r["at"]), _day(line, approved), " ".join(r["categories"]), r["text"]])
+    return len(rows)
+
+
+def _too_long(ctx: Ctx, key: str, text: str) -> bool:
+    if septets(text) <= messages.LONG_LIMIT:
+        return False
+    ctx.reply(key, count=septets(text), texts=segments(text))
+    return True
+
+
+# Handlers -----------------------------------------------------------------------
+
+def h_report(ctx: Ctx) -> None:
+    if ctx.cmd.error or not _clean(ctx.cmd.text):
+        ctx.reply("report_usage")
+        return
+    if not ctx.store.hit(ctx.pid, "report", REPORTS_PER_DAY, DAY):
+        ctx.reply("report_limited")
+        return
+    line, text = ctx.line, ctx.cmd.text
+    reports = reports_for(line)
+    spans, own, hashes, shown = [], [], [], []
+    for kind, value, start, end in find_identifiers(text, line.settings.default_region):
+        spans.append((kind, start, end))
+        if kind == "number" and value == ctx.number:
+            own.append((kind, start, end))  # the reporter's own number is never screened, shown or kept
+            continue
+        hashes.append(reports.hash(value))
+        shown.append(value)
+    stored = _redact(ctx, text, spans)
+    rid = reports.create(stored, categories(text), hashes, ctx.now)
+    forwarded = _clean(_splice(text, own, ctx.part("redacted_number")))[:MAX_FORWARDED]
+    alias = ctx.person.get("alias") or "?"
+    texts = []
+    for org in ctx.store.organizers():
+        lang = ctx.store.person(org).get("lang", "en")
+        ids = messages.render("part_ids", lang, list=", ".join(dict.fromkeys(shown))) if shown else ""
+        o = _service().outgoing(line, org, "report_forward", {"id": rid, "alias": alias, "note": forwarded, "list_part": ids},
+                     ctx.now, f"rep-{rid}")
+        if o:
+            texts.append(o)
+    _service().enqueue_texts(line, texts, queue=DEFAULT)
+    log.info("report %s kept with %d identifiers", rid, len(hashes))
+    ctx.reply("report_ok", id=rid)
+
+
+def _splice(text: str, spans: list[tuple[str, int, int]], mark: str) -> str:
+    for _, start, end in sorted(spans, key=lambda s: s[1], reverse=True):
+        text = text[:start] + mark + text[end:]
+    return text
+
+
+def h_approve(ctx: Ctx) -> None:
+    rid = ctx.cmd.text
+    if ctx.cmd.error or not rid:
+        ctx.reply("approve_usage")
+        return
+    reports = reports_for(ctx.line)
+    send = ctx.cmd.extra is not None
+    custom = _clean(ctx.cmd.extra or "")
+    if send and custom and _too_long(ctx, "broadcast_too_long", custom):
+        return
+    result = reports.approve(rid, ctx.now)
+    if result == "missing":
+        ctx.reply("report_unknown", id=rid)
+        return
+    if not send:
+        ctx.reply("report_already" if result == "already" else "approve_ok", id=rid)
+        return
+    if custom:
+        batch = _queue_warning(ctx, "broadcast", {"note": custom}, f"warn-{rid}")
+    else:
+        report = reports.get(rid, ctx.now) or {}
+        batch = _queue_warning(ctx, "report_warning", {"note": report.get("text", "")}, f"warn-{rid}")
+    ctx.reply("approve_sent", id=rid, count=batch["texts"], texts=batch["segments"], minutes=batch["minutes"])
+
+
+def h_reject(ctx: Ctx) -> None:
+    rid = ctx.cmd.text
+    if ctx.cmd.error or not rid:
+        ctx.reply("reject_usage")
+        return
+    ok = reports_for(ctx.line).reject(rid, ctx.now)
+    ctx.reply("reject_ok" if ok else "report_unknown", id=rid)
+
+
+def h_reports(ctx: Ctx) -> None:
+    ids = [f"#{rid}" for rid in reports_for(ctx.line).pending(ctx.now)]
+    if not ids:
+        ctx.reply("reports_none")
+        return
+    for shown in range(len(ids), 0, -1):
+        listed = ", ".join(ids[:shown])
+        more = ctx.part("part_more", count=len(ids) - shown) if shown < len(ids) else ""
+        text = messages.render("reports_list", ctx.lang, list=listed, list_part=more)
+        if listed in text and septets(text) <= messages.REPLY_LIMIT:
+            break
+    ctx.reply("reports_list", list=listed, list_part=more)
+
+
+def screen_values(arg: str, region: str) -> list[str]:
+    """The normalized identifiers a CHECK argument can mean: a phone number, a plate, or both."""
+    values = []
+    for m in phonenumbers.PhoneNumberMatcher(arg, region):
+        values.append(phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164))
+    plate = normalize_plate(arg)
+    if plate and not values:
+        values.append(plate)
+    if not values:
+        values.extend(v for kind, v, _, _ in find_identifiers(arg, region) if kind == "plate")
+    return list(dict.fromkeys(values))
+
+
+def h_check(ctx: Ctx) -> None:
+    if ctx.cmd.error or not ctx.cmd.number:
+        ctx.reply("check_usage")
+        return
+    if not ctx.store.hit(ctx.pid, "check", CHECKS_PER_HOUR, 3600):
+        ctx.reply("check_limited")
+        return
+    line = ctx.line
+    values = screen_values(ctx.cmd.number, line.settings.default_region)
+    if not values:
+        ctx.reply("check_bad")
+        return
+    reports = reports_for(line)
+    found = reports.matches([reports.hash(v) for v in values], ctx.now)
+    if not found:
+        ctx.reply("check_none")
+        return
+    entries = [f"{_day(line, r['at'])} {_category_labels(r['categories'], ctx.lang)}".strip() for r in found]
+    ctx.reply("check_found", count=len(found), list="; ".join(entries))
+
+
+def h_broadcast(ctx: Ctx) -> None:
+    text = _clean(ctx.cmd.text)
+    if ctx.cmd.error or not text:
+        ctx.reply("broadcast_usage")
+        return
+    if _too_long(ctx, "broadcast_too_long", text):
+        return
+    if not _recipients(ctx):
+        ctx.reply("broadcast_none")
+        return
+    batch = _queue_warning(ctx, "broadcast", {"note": text}, f"bc-{secrets.token_hex(4)}")
+    if not batch["texts"]:
+        ctx.reply("broadcast_none")
+        return
+    log.info("broadcast from %s: %d texts, %d segments", mask(ctx.number), batch["texts"], batch["segments"])
+    ctx.reply("broadcast_ok", count=batch["texts"], texts=batch["segments"], minutes=batch["minutes"])
+
+
+def h_rights(ctx: Ctx) -> None:
+    ctx.reply("rights", note=reports_for(ctx.line).card(ctx.lang))
+
+
+CONFIRM_WORDS = frozenset({"YES", "SI"})
+CANCEL_WORDS = frozenset({"NO"})
+
+
+def h_card(ctx: Ctx) -> None:
+    reports = reports_for(ctx.line)
+    word = _clean(ctx.cmd.text).strip(".!?").upper()
+    if word in CONFIRM_WORDS | CANCEL_WORDS:
+        draft = reports.take_draft(ctx.pid)
+        fresh = draft and ctx.now - float(draft["at"]) <= ctx.line.settings.seconds(CARD_CONFIRM_MINUTES)
+        if not fresh:
+            ctx.reply("card_nothing")
+        elif word in CANCEL_WORDS:
+            ctx.reply("card_cancelled")
+        else:
+            reports.set_card(draft["lang"], draft["text"])
+            ctx.reply("card_ok", language=draft["lang"].upper())
+        return
+    text = _clean(ctx.cmd.text)
+    if ctx.cmd.error or not text:
+        ctx.reply("card_usage")
+        return
+    if _too_long(ctx, "card_too_long", text):
+        return
+    lang = (ctx.cmd.extra or "EN").lower()
+    ttl = int(ctx.line.settings.seconds(CARD_CONFIRM_MINUTES)) + 60
+    reports.draft_card(ctx.pid, lang, text, ctx.now, ttl)
+    ctx.reply("card_confirm", language=lang.upper(), count=septets(text))
+
+
+HANDLERS = {
+    "REPORT": h_report, "CHECK": h_check, "APPROVE": h_approve, "REJECT": h_reject, "REPORTS": h_reports,
+    "BROADCAST": h_broadcast, "RIGHTS": h_rights, "CARD": h_card,
+}
