@@ -213,12 +213,15 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
         return t, []
     if t.next_at is None or now < t.next_at:
         return t, []
-    if stage == REMIND:
+    # A step that is already overtaken (workers were down) is skipped: the alarm is not held back for it.
+    if stage == REMIND and now < t.ends_at:
         t = _bump(t, next_at=t.ends_at, next_stage=TIMEUP)
         return t, [Tell((people.member,), "reminder", {"end_at": t.ends_at, "minutes": timing.reminder})]
-    if stage == TIMEUP:
+    if stage in (REMIND, TIMEUP) and now < t.ends_at + timing.s(timing.grace):
         t = _bump(t, status=OVERDUE, next_at=t.ends_at + timing.s(timing.grace), next_stage=ALERT)
         return t, [Tell((people.member,), "timeup", {"minutes": timing.grace})]
+    if stage in (REMIND, TIMEUP):
+        return _alert_round(t, now, people, timing, "duress" if t.covert else "alert")
     if stage == ALERT:
         key = "duress" if t.covert else ("alert" if t.round == 0 else "alert_repeat")
         return _alert_round(t, now, people, timing, key)
