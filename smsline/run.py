@@ -3,6 +3,10 @@
 Reads ``.env``, starts the embedded Redis under ``var/`` when ``REDIS_URL`` is
 unset, then runs every Procfile process under honcho. Ctrl-C or SIGTERM stops
 the processes first and Redis last, so nothing loses its Redis while stopping.
+
+Without a Twilio account it is a demo: a demo organizer number and a fast
+clock, unless ``SMSLINE_ORGANIZERS`` or ``SMSLINE_SECONDS_PER_MINUTE`` say
+otherwise, and the simulator page to text the line from.
 """
 
 from __future__ import annotations
@@ -18,6 +22,30 @@ from smsline import embedded_redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# A whole check-in (START 1, 5 minutes' grace, an alert, a repeat) plays out in about half a minute.
+DEMO_SECONDS_PER_MINUTE = "2"
+
+
+def _twilio(env) -> bool:
+    """A Twilio account is configured (as config.Settings.twilio_configured reads it)."""
+    return bool((env.get("TWILIO_ACCOUNT_SID") or "").strip() and (env.get("TWILIO_AUTH_TOKEN") or "").strip())
+
+
+def demo_defaults(env) -> list[str]:
+    """Without a Twilio account: a demo organizer and a fast clock where unset; say what was set."""
+    if _twilio(env):
+        return []
+    from smsline.simulator import DEMO_ORGANIZER
+
+    said = []
+    if not (env.get("SMSLINE_ORGANIZERS") or "").strip():
+        env["SMSLINE_ORGANIZERS"] = DEMO_ORGANIZER
+        said.append(f"demo organizer {DEMO_ORGANIZER} (set SMSLINE_ORGANIZERS for others)")
+    if not (env.get("SMSLINE_SECONDS_PER_MINUTE") or "").strip():
+        env["SMSLINE_SECONDS_PER_MINUTE"] = DEMO_SECONDS_PER_MINUTE
+        said.append(f"fast clock, 1 minute = {DEMO_SECONDS_PER_MINUTE} s (SMSLINE_SECONDS_PER_MINUTE=60 is real time)")
+    return said
+
 
 def main() -> int:
     """Start Redis if needed and the Procfile processes; return their exit code."""
@@ -27,6 +55,8 @@ def main() -> int:
     env.setdefault("PORT", "5000")
     # Procfile commands name `gunicorn` and `python`: they must be this venv's.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    for note in demo_defaults(env):
+        print(f"smsline: no Twilio account: {note}", flush=True)
 
     server = None
     if not env.get("REDIS_URL"):
@@ -42,7 +72,7 @@ def main() -> int:
 
 def _run_procfile(env) -> int:
     port = env["PORT"]
-    if env.get("TWILIO_ACCOUNT_SID"):
+    if _twilio(env):
         print(f"smsline: listening on http://0.0.0.0:{port}", flush=True)
     elif env.get("SMSLINE_SIMULATOR", "1") == "0":
         print(f"smsline: listening on http://127.0.0.1:{port} (simulator off)", flush=True)
