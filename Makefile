@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 export PORT
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench screenshot clean
 
 install: $(STAMP)
 
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(VENV)/bin/python -m pytest -q tests
+
+# The README's picture: the browser test's scenario in headless Chromium, on a line in a temporary folder.
+screenshot: install
+	$(VENV)/bin/python -m tests.test_browser docs/simulator.png
 
 bench: install
 	$(VENV)/bin/python bench/alarms.py && $(VENV)/bin/python bench/webhook.py
