@@ -1,8 +1,17 @@
-"""RQ job functions: timer ticks, alert rounds, texts, and the sweep that re-arms timers."""
+"""RQ job functions: due timers (in batches), alert rounds, texts, and the sweep that re-arms timers.
+
+Timers due in the same second share one scheduled job, `due-<second>`. It steps
+every due timer (each step its own WATCH/MULTI transaction, versions guarding
+against repeats), then hands all the alert rounds to Twilio together, at most
+SMSLINE_SEND_CONCURRENCY requests at a time. Texts that only tell the member go
+on the default queue, behind every alert.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -12,7 +21,6 @@ from rq import Retry
 from . import messages, session
 from .bootstrap import HIGH, current
 from .phones import mask
-from .session import People
 from .store import DAY, Keys
 from .transport import OPTED_OUT, SendError
 
@@ -21,7 +29,8 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 10
 CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
-OVERDUE_SLACK = 5
+OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
+STEP_THREADS = 8  # timers stepped at once: their Redis round trips overlap
 
 
 def send_retry() -> Retry:
@@ -29,116 +38,187 @@ def send_retry() -> Retry:
     return Retry(max=8, interval=[1, 2, 4, 8, 15, 30, 60, 120])
 
 
-def tick_job_id(pid: str, version: int) -> str:
-    return f"tick-{pid}-{version}"
-
-
 def round_job_id(pid: str, tid: int, rnd: int) -> str:
     return f"round-{pid}-{tid}-{rnd}"
 
 
-def _wait_until(line, due: float) -> float:
-    """RQ schedules in whole seconds and may wake a job early: never act before due."""
-    now = line.now()
-    if now < due:
-        time.sleep(due - now)
+def due_job_id(second: int) -> str:
+    return f"due-{second}"
+
+
+def schedule_due(line, at: float, pipe=None) -> None:
+    """Arm the job for the second `at` falls in (RQ schedules whole seconds); one job per second."""
+    second = int(math.floor(at))
+    line.queues[HIGH].enqueue_at(
+        datetime.fromtimestamp(second, timezone.utc), run_due, second, job_id=due_job_id(second), pipeline=pipe,
+        result_ttl=0, failure_ttl=DAY, description="due timers")
+
+
+# Stepping timers ------------------------------------------------------------
+
+def run_due(second: int, now: float | None = None) -> int:
+    """The scheduled job of one second: step every timer due by now, until the second is over.
+
+    RQ may wake it up to a second early; nothing is done before its time.
+    """
+    line = current()
+    stepped = 0
+    while True:
         now = line.now()
-    return max(now, due) if now < due else now
+        stepped += step_due(line, now)
+        upcoming = line.store.armed(second + 1, limit=1)
+        if not upcoming:
+            return stepped
+        wait = upcoming[0][1] - line.now()
+        if wait > 0:
+            time.sleep(min(wait, 1.0))
+
+
+def step_due(line, now: float, limit: int = 10000) -> int:
+    """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped."""
+    due = line.store.overdue(now, limit=limit)
+    if not due:
+        return 0
+    pids = [pid for pid, _ in due]
+    if len(pids) == 1:
+        rounds = _step(line, pids[0], now)
+    else:
+        with ThreadPoolExecutor(max_workers=min(STEP_THREADS, len(pids))) as pool:
+            rounds = [r for rs in pool.map(lambda p: _step(line, p, now), pids) for r in rs]
+    if rounds:
+        deliver(line, rounds, now)
+    return len(pids)
+
+
+def _step(line, pid: str, now: float) -> list[tuple[str, int, int]]:
+    from .service import timer_event
+
+    t = line.store.timer(pid)
+    if t is None or not t.live or t.next_at is None:
+        line.redis.zrem(Keys.due, pid)
+        return []
+    if t.next_at > now:
+        return []
+    at = max(now, t.next_at)
+    _, alerts = timer_event(
+        line, pid, lambda tm, people: session.tick(tm, t.version, t.next_stage, at, people, line.timing), at,
+        in_worker=True)
+    return [(pid, tid, rnd) for tid, rnd in alerts]
 
 
 def tick(pid: str, version: int, stage: str, due: float, now: float | None = None) -> None:
-    """A timer's scheduled moment: remind, time's up, an alert round, or the check after an ACK."""
+    """Step one timer at its due moment (tests and the sweep use this; the scheduler runs run_due)."""
     from .service import timer_event
 
     line = current()
-    now = _wait_until(line, due) if now is None else now
+    now = max(line.now(), due) if now is None else now
+    if now < due:
+        time.sleep(due - now)
     _, alerts = timer_event(
-        line, pid, lambda t, people: session.tick(t, version, stage, now, people, line.timing), now)
-    # The round is also queued in the same transaction (with retries); sending it here saves a hop.
-    for tid, rnd in alerts:
-        try:
-            deliver_round(pid, tid, rnd, now=now)
-        except RoundIncomplete:
-            log.warning("alert round not fully accepted; its queued job retries")
+        line, pid, lambda t, people: session.tick(t, version, stage, now, people, line.timing), now, in_worker=True)
+    if alerts:
+        deliver(line, [(pid, tid, rnd) for tid, rnd in alerts], now)
 
+
+# Sending alert rounds ---------------------------------------------------------
 
 class RoundIncomplete(RuntimeError):
-    """Some texts of a round were not accepted yet; raising makes RQ retry with back-off."""
+    """Some texts were not accepted yet; raising makes RQ retry with back-off."""
 
 
 def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dict:
-    """Send one alert round: each recipient still pending is claimed, then texted once.
+    """The job for one round (SOS and duress from the web, and the sweep's resumptions)."""
+    line = current()
+    outcome = deliver(line, [(pid, tid, rnd)], line.now() if now is None else now)
+    if "retry" in outcome.values():
+        raise RoundIncomplete("some alerts were not accepted yet")
+    return outcome
+
+
+def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
+    """Send alert rounds: each recipient still pending is claimed, then texted once, all concurrently.
 
     A text Twilio refuses for good (opted out, invalid) or cannot take within
-    HANDOFF_SECONDS is handed on to the organizers, and the member is told.
+    HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
+    it could not take yet goes back to pending for the round's retry or the sweep.
     """
     from .service import escalate, text_fields
 
-    line = current()
     store = line.store
-    now = line.now() if now is None else now
-    records = store.deliveries(pid, tid)
-    spec_raw = records.get(f"r{rnd}")
-    if not spec_raw:
-        return {}
-    spec = json.loads(spec_raw)
-    prefix = f"{rnd}:"
-    work, failed = [], []
-    for f, v in records.items():
-        if not (f.startswith(prefix) and v == "pending") or not store.claim_delivery(pid, tid, f, now):
+    work, failed, started = [], {}, {}
+    for pid, tid, rnd in rounds:
+        records = store.deliveries(pid, tid)
+        spec_raw = records.get(f"r{rnd}")
+        if not spec_raw:
             continue
-        rid = f[len(prefix):]
-        person = store.person(rid)
-        number = person.get("number")
-        if not number or store.opted_out(number):
-            store.mark_delivery(pid, tid, f, f"failed:{OPTED_OUT}")
-            failed.append(rid)
-            continue
-        lang = person.get("lang", "en")
-        key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
-        body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid))
-        work.append((f, rid, number, body))
-    results = _send_many(line, [(number, body) for _, _, number, body in work])
-    retry = False
+        spec = json.loads(spec_raw)
+        started[(pid, tid, rnd)] = spec.get("at", now)
+        prefix = f"{rnd}:"
+        for f, v in records.items():
+            if not (f.startswith(prefix) and v == "pending") or not store.claim_delivery(pid, tid, f, now):
+                continue
+            rid = f[len(prefix):]
+            person = store.person(rid)
+            number = person.get("number")
+            if not number or store.opted_out(number):
+                store.mark_delivery(pid, tid, f, f"failed:{OPTED_OUT}")
+                failed.setdefault((pid, tid, rnd), []).append(rid)
+                continue
+            lang = person.get("lang", "en")
+            key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
+            body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid))
+            work.append(((pid, tid, rnd), f, rid, number, body))
+    results = _send_many(line, [(w[3], w[4]) for w in work])
     outcome = {}
-    too_late = now - spec.get("at", now) > HANDOFF_SECONDS
-    for (f, rid, number, _), res in zip(work, results):
+    for (rkey, f, rid, number, _), res in zip(work, results):
+        pid, tid, rnd = rkey
         if isinstance(res, str):
             store.mark_delivery(pid, tid, f, f"sent:{res}")
             ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
             line.redis.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
             outcome[rid] = "sent"
-        elif res.retryable and not too_late:
+        elif res.retryable and now - started[rkey] <= HANDOFF_SECONDS:
             store.release_delivery(pid, tid, f)
-            retry = True
             outcome[rid] = "retry"
         else:
             store.mark_delivery(pid, tid, f, f"failed:{res.code or 'timeout'}")
-            failed.append(rid)
+            failed.setdefault(rkey, []).append(rid)
             outcome[rid] = "failed"
-    if failed:
-        escalate(line, pid, tid, rnd, failed, now)
-    if retry:
-        raise RoundIncomplete("some alerts were not accepted yet")
+    for (pid, tid, rnd), rids in failed.items():
+        escalate(line, pid, tid, rnd, rids, now)
     return outcome
+
+
+_send_gate: threading.BoundedSemaphore | None = None
+_gate_lock = threading.Lock()
+
+
+def _gate(limit: int) -> threading.BoundedSemaphore:
+    """One bound per process on Twilio requests in flight, shared by every send path."""
+    global _send_gate
+    with _gate_lock:
+        if _send_gate is None:
+            _send_gate = threading.BoundedSemaphore(limit)
+        return _send_gate
 
 
 def _send_many(line, texts: list[tuple[str, str]]) -> list:
     """Hand texts to the transport concurrently, at most SMSLINE_SEND_CONCURRENCY in flight."""
     callback = line.status_callback()
+    gate = _gate(line.settings.send_concurrency)
 
     def one(item):
         number, body = item
-        try:
-            return line.transport.send(number, body, status_callback=callback)
-        except SendError as e:
-            log.warning("text to %s not accepted: %s", mask(number), e)
-            return e
+        with gate:
+            try:
+                return line.transport.send(number, body, status_callback=callback)
+            except SendError as e:
+                log.warning("text to %s not accepted: %s", mask(number), e)
+                return e
 
     if len(texts) <= 1:
         return [one(t) for t in texts]
-    workers = min(line.settings.send_concurrency, len(texts))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=min(line.settings.send_concurrency, len(texts))) as pool:
         return list(pool.map(one, texts))
 
 
@@ -169,34 +249,33 @@ def send_texts(texts: list[dict]) -> None:
         raise RoundIncomplete("some texts were not accepted yet")
 
 
+# The sweep ------------------------------------------------------------------
+
 def sweep(now: float | None = None, direct: bool = False) -> int:
-    """Re-arm timers whose job is missing, and run overdue ones without waiting for the scheduler.
+    """Run overdue timers without waiting for the scheduler, and re-arm timers whose job is gone.
 
     Overdue means past due by more than the scheduler's normal latency: a dead
     scheduler's lock outlives it by about a minute, and Redis may have lost jobs.
-    Versions make this safe to repeat: a duplicate job finds its version stale.
+    Versions make this safe to repeat: a duplicate step finds its version stale.
     """
     from rq.job import Job
 
     line = current()
     now = line.now() if now is None else now
     acted = 0
-    for pid, due in line.store.armed(now + 2 * SWEEP_SECONDS):
-        t = line.store.timer(pid)
-        if t is None or not t.live or t.next_at is None:
-            line.redis.zrem(Keys.due, pid)
-            continue
-        job_id = tick_job_id(pid, t.version)
-        args = (pid, t.version, t.next_stage, t.next_at)
-        if t.next_at <= now - OVERDUE_SLACK:
-            if direct:
-                tick(*args, now=now)
-            else:
-                line.queues[HIGH].enqueue_call(tick, args=args, job_id=job_id, result_ttl=0, failure_ttl=DAY, description="tick")
+    late = line.store.overdue(now - OVERDUE_SLACK, limit=1)
+    if late:
+        if direct:
+            acted += step_due(line, now)
+        else:
+            slot = int(now // SWEEP_SECONDS)
+            line.queues[HIGH].enqueue_call(run_due, args=(int(now),), job_id=f"due-late-{slot}",
+                                           result_ttl=0, failure_ttl=DAY, description="due timers")
             acted += 1
-        elif not Job.exists(job_id, connection=line.redis):
-            line.queues[HIGH].enqueue_at(datetime.fromtimestamp(t.next_at, timezone.utc), tick, *args,
-                                         job_id=job_id, result_ttl=0, failure_ttl=DAY, description="tick")
+    seconds = {int(math.floor(at)) for _, at in line.store.armed(now + 2 * SWEEP_SECONDS) if at > now - OVERDUE_SLACK}
+    for second in seconds:
+        if not Job.exists(due_job_id(second), connection=line.redis):
+            schedule_due(line, second)
             acted += 1
     return acted + resume_rounds(line, now)
 

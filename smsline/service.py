@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from . import covert, messages, session
-from .bootstrap import HIGH, Line
+from .bootstrap import DEFAULT, HIGH, Line
 from .commands import Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
@@ -104,24 +104,22 @@ def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = HIG
 
 
 def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
-    """Arm the one job the current timer version waits for (job id is unique per version)."""
+    """Arm the job for the second the timer's next step falls in; timers due together share it."""
     from . import jobs
 
     if not (t.live and t.next_at is not None):
         return
-    at = datetime.fromtimestamp(t.next_at, timezone.utc)
-    line.queues[HIGH].enqueue_at(
-        at, jobs.tick, pid, t.version, t.next_stage, t.next_at,
-        job_id=jobs.tick_job_id(pid, t.version), pipeline=pipe, result_ttl=0, failure_ttl=DAY, description="tick",
-    )
+    jobs.schedule_due(line, t.next_at, pipe)
 
 
 # Timer transactions ---------------------------------------------------------
 
-def timer_event(line: Line, pid: str, event, now: float) -> tuple[list[Reply], list]:
+def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False) -> tuple[list[Reply], list]:
     """Apply a pure timer event atomically and queue everything it causes in the same transaction.
 
-    Returns the replies for the sender and the alert rounds that were recorded.
+    Returns the replies for the sender and the alert rounds that were recorded. In a
+    worker (in_worker), the caller sends the rounds itself, and texts that only tell
+    the member wait on the default queue, behind every alert.
     """
     store = line.store
     people = People(member=pid, buddies=store.confirmed_buddies(pid), organizers=store.organizers())
@@ -161,8 +159,8 @@ def timer_event(line: Line, pid: str, event, now: float) -> tuple[list[Reply], l
             for rid in timer.alerted:
                 pipe.srem(Keys.alerted_for.format(pid=rid), pid)
         for a in alerts:
-            record_round(line, pipe, pid, new, a, now)
-        enqueue_texts(line, texts, pipe)
+            record_round(line, pipe, pid, new, a, now, queue_job=not in_worker)
+        enqueue_texts(line, texts, pipe, queue=DEFAULT if in_worker else HIGH)
         result["replies"] = [e for e in effects if isinstance(e, Reply)]
         result["alerts"] = [(new.tid, a.round) for a in alerts]
         result["timer"] = new
@@ -185,8 +183,11 @@ def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]
     return list(dict.fromkeys(reached)), cancel
 
 
-def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: float) -> None:
-    """Record one round: the spec to render and one pending delivery per recipient, then queue it."""
+def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: float, queue_job: bool = True) -> None:
+    """Record one round: the spec to render and one pending delivery per recipient, then queue its job.
+
+    A worker sends the round itself (queue_job False); if it dies first, the sweep finds the round pending.
+    """
     from . import jobs
 
     dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
@@ -197,6 +198,8 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     pipe.expire(dkey, 14 * DAY)
     for rid in a.to:
         pipe.sadd(Keys.alerted_for.format(pid=rid), pid)
+    if not queue_job:
+        return
     line.queues[HIGH].enqueue_call(
         jobs.deliver_round, args=(pid, t.tid, a.round), pipeline=pipe,
         job_id=jobs.round_job_id(pid, t.tid, a.round), description="alert round", result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),

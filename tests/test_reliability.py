@@ -143,7 +143,7 @@ def test_sweep_rearms_a_timer_whose_job_vanished(network):
     w = network
     w.reply(MEMBER, "START 30")
     t = w.timer(MEMBER)
-    job_id = jobs.tick_job_id(w.line.store.pid_for(MEMBER), t.version)
+    job_id = jobs.due_job_id(int(t.next_at))
     Job.fetch(job_id, connection=w.redis).delete()
     assert not Job.exists(job_id, connection=w.redis)
     jobs.sweep(now=t.next_at - 5)
