@@ -65,13 +65,16 @@ def run_due(second: int, now: float | None = None) -> int:
     stepped = 0
     while True:
         now = line.now()
-        stepped += step_due(line, now)
+        n = step_due(line, now)
+        stepped += n
         upcoming = line.store.armed(second + 1, limit=1)
         if not upcoming:
             return stepped
         wait = upcoming[0][1] - line.now()
         if wait > 0:
             time.sleep(min(wait, 1.0))
+        elif n == 0:
+            return stepped  # due but not steppable now (it failed and was logged): the sweep retries it
 
 
 def step_due(line, now: float, limit: int = 10000) -> int:
@@ -91,6 +94,15 @@ def step_due(line, now: float, limit: int = 10000) -> int:
 
 
 def _step(line, pid: str, now: float) -> list[tuple[str, int, int]]:
+    """One timer's due step; a failure is logged and left for the sweep, never blocking the others."""
+    try:
+        return _step_one(line, pid, now)
+    except Exception:
+        log.exception("a timer step failed; the sweep will retry it")
+        return []
+
+
+def _step_one(line, pid: str, now: float) -> list[tuple[str, int, int]]:
     from .service import timer_event
 
     t = line.store.timer(pid)
