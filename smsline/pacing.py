@@ -204,8 +204,9 @@ def _continue(line: Line, now: float) -> None:
     more = _scripts(line)["more"](keys=[BulkKeys.outbox, BulkKeys.chunks, BulkKeys.chain], args=[CHAIN_SECONDS])
     if not more:
         return
-    # One job per second slot: chains that meet in the same slot merge into one job.
-    slot = int(now) + 1
+    # One job per second slot: chains that meet in the same slot merge into one job. RQ keeps
+    # schedules in whole seconds; the next boundary (not the one after) keeps the gap near a second.
+    slot = math.ceil(now)
     line.queues[BULK].enqueue_at(datetime.fromtimestamp(slot, timezone.utc), run_chunk, job_id=f"bulk-{slot}",
                                  result_ttl=0, failure_ttl=DAY, description="bulk texts")
 
