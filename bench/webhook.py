@@ -1,0 +1,277 @@
+#!/usr/bin/env python
+"""Inbound throughput (issue 7): signed texts to /sms from 8 concurrent clients.
+
+Starts the real line (embedded Redis, the Procfile's web and worker, a Twilio
+stand-in) and, beside it, bench/bare_app.py: a Flask app that only checks the
+signature with twilio's RequestValidator and answers one TwiML message, served
+by the Procfile's own gunicorn command with only the app spec swapped. Both get
+the same load, in alternating rounds (bare, line, bare, line, ...) so that
+whatever else the machine is doing falls on both alike:
+
+- the line: enrolled members text STATUS (half of them with a timer running)
+  and HELP, each a fresh MessageSid, so every request is acted on (nothing is
+  answered from the repeated-delivery cache);
+- the bare app: the same signed forms.
+
+Each client is a thread with one keep-alive connection; each request is signed
+as Twilio signs it. Reported: requests/s (completed 200s over the measured
+time), p50/p99/max latency, errors, and the ratio line / bare.
+Goal (issue 7): ratio >= 0.6 and the line's p99 < 50 ms.
+
+    .venv/bin/python bench/webhook.py
+    .venv/bin/python bench/webhook.py --clients 8 --seconds 10 --rounds 3
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import re
+import resource
+import secrets
+import sys
+import tempfile
+import threading
+import time
+from urllib.parse import urlencode, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, revision,  # noqa: E402
+                    use_tree, wait_for_quiet_machine)
+
+GOAL_RATIO, GOAL_P99 = 0.6, 0.050
+INVITES_PER_ORGANIZER = 10  # an organizer may ADD ten people a day
+
+
+def organizer_number(i: int) -> str:
+    return f"+1415555{i:04d}"
+
+
+def member_number(i: int) -> str:
+    return f"+1646{3000000 + i:07d}"
+
+
+def buddy_number(i: int) -> str:
+    return f"+1310{3000000 + i:07d}"
+
+
+def bare_procfile(tree: str, workdir: str) -> str:
+    """The Procfile's web command with the app spec swapped for bare_app's."""
+    procs = harness()
+    web = procs.procfile_commands(os.path.join(tree, "Procfile"))["web"]
+    swapped, n = re.subn(r"""(['"]?)smsline:create_app\(\)\1""", "'bare_app:create_app()'", web)
+    if n != 1:
+        raise SystemExit(f"cannot find the app spec in the Procfile's web command: {web}")
+    path = os.path.join(workdir, "Procfile.bare")
+    with open(path, "w") as f:
+        f.write(f"web: {swapped}\n")
+    return path
+
+
+def wait_up(url: str, timeout: float = 20) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code in (200, 503):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up")
+
+
+class Load:
+    """n client threads posting signed forms to url/sms for `seconds`; records latencies."""
+
+    def __init__(self, base_url: str, auth_token: str, account_sid: str, texts: list[tuple[str, str]],
+                 clients: int, sign_url: str | None = None):
+        self.base = urlsplit(base_url)
+        self.sign_url = (sign_url or base_url) + "/sms"
+        self.validator = RequestValidator(auth_token)
+        self.account_sid = account_sid
+        self.texts = texts
+        self.clients = clients
+
+    def _form(self, number: str, body: str) -> tuple[bytes, dict]:
+        sid = "SM" + secrets.token_hex(16)
+        params = {
+            "ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
+            "Body": body, "FromCountry": "US", "To": "+15005550006", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": self.account_sid, "From": number, "ApiVersion": "2010-04-01",
+        }
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": self.validator.compute_signature(self.sign_url, params),
+        }
+        return urlencode(params).encode(), headers
+
+    def run(self, seconds: float, warmup: float = 1.0) -> dict:
+        start_at = time.monotonic() + warmup
+        stop_at = start_at + seconds
+        lat: list[list[float]] = [[] for _ in range(self.clients)]
+        errors = [0] * self.clients
+        bad = [""] * self.clients
+        cycle = itertools.cycle(range(len(self.texts)))
+        lock = threading.Lock()
+
+        def client(k: int) -> None:
+            conn = http.client.HTTPConnection(self.base.hostname, self.base.port, timeout=20)
+            while True:
+                with lock:
+                    number, body = self.texts[next(cycle)]
+                data, headers = self._form(number, body)
+                t0 = time.monotonic()
+                if t0 >= stop_at:
+                    break
+                try:
+                    conn.request("POST", "/sms", body=data, headers=headers)
+                    resp = conn.getresponse()
+                    payload = resp.read()
+                    ok = resp.status == 200 and b"<Message>" in payload
+                except (OSError, http.client.HTTPException) as e:
+                    ok, payload = False, repr(e).encode()
+                    conn.close()
+                    conn = http.client.HTTPConnection(self.base.hostname, self.base.port, timeout=20)
+                t1 = time.monotonic()
+                if t0 >= start_at and t1 <= stop_at:
+                    if ok:
+                        lat[k].append(t1 - t0)
+                    else:
+                        errors[k] += 1
+                        bad[k] = payload[:200].decode(errors="replace")
+            conn.close()
+
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(self.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        all_lat = [x for per in lat for x in per]
+        return {
+            "requests": len(all_lat),
+            "seconds": seconds,
+            "rps": len(all_lat) / seconds,
+            "p50_ms": 1000 * percentile(all_lat, 50),
+            "p99_ms": 1000 * percentile(all_lat, 99),
+            "max_ms": 1000 * max(all_lat) if all_lat else float("nan"),
+            "errors": sum(errors),
+            "last_error": next((b for b in bad if b), ""),
+            "client_cpu_s": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
+        }
+
+
+def enroll(line, members: int) -> None:
+    """Members with a confirmed buddy each; every other member has a long timer running."""
+    def say(number, body):
+        status, twiml = line.text(number, body)
+        if status != 200:
+            raise SystemExit(f"/sms answered {status} to {body.split()[0]}")
+        return twiml
+
+    for i in range(members):
+        m, b = member_number(i), buddy_number(i)
+        say(organizer_number(i // INVITES_PER_ORGANIZER), f"ADD {m} Rose{i}")
+        say(m, "JOIN")
+        say(m, f"BUDDY {b} Sam{i}")
+        say(b, "YES")
+        if i % 2 == 0:
+            say(m, "START 600 at the corner cafe")
+
+
+def combined(rounds: list[dict]) -> dict:
+    req = sum(r["requests"] for r in rounds)
+    secs = sum(r["seconds"] for r in rounds)
+    return {"requests": req, "rps": req / secs if secs else 0.0, "errors": sum(r["errors"] for r in rounds),
+            "p50_ms": sorted(r["p50_ms"] for r in rounds)[len(rounds) // 2],
+            "p99_ms": max(r["p99_ms"] for r in rounds), "max_ms": max(r["max_ms"] for r in rounds),
+            "client_cpu_s": sum(r["client_cpu_s"] for r in rounds)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=10, help="measured seconds per round and app")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (bare, line) per app")
+    p.add_argument("--members", type=int, default=40, help="enrolled members texting STATUS and HELP")
+    p.add_argument("--tree", help="measure this source tree instead of this checkout")
+    p.add_argument("--max-load", type=float, default=None,
+                   help="wait until the 1-minute load average is below this before starting")
+    p.add_argument("--max-load-wait", type=float, default=300)
+    p.add_argument("--json", metavar="FILE")
+    args = p.parse_args(argv)
+    tree = use_tree(args.tree)
+    procs = harness()
+    members = args.members
+    organizers = [organizer_number(i) for i in range(-(-members // INVITES_PER_ORGANIZER))]
+    log(f"machine: {machine()}")
+    load_before = wait_for_quiet_machine(args.max_load, args.max_load_wait)
+    web_cmd = procs.procfile_commands(os.path.join(tree, "Procfile"))["web"]
+    log(f"gunicorn settings (the Procfile's web): {web_cmd}")
+
+    workdir = tempfile.mkdtemp(prefix="smsline-bench-webhook-")
+    with procs.running_line(os.path.join(workdir, "line"), seconds_per_minute=1.0, organizers=organizers,
+                            **line_kwargs(tree)) as line:
+        log(f"line up at {line.url} ({revision(tree)}); enrolling {members} members")
+        enroll(line, members)
+        texts = [(member_number(i), "STATUS") for i in range(members)] + \
+                [(member_number(i), "HELP") for i in range(members)]
+        texts = [t for pair in zip(texts[:members], texts[members:]) for t in pair]  # STATUS, HELP, STATUS, ...
+        bare = procs.Line(os.path.join(workdir, "bare"), procfile=bare_procfile(tree, workdir), cwd=HERE,
+                          processes=["web"], wait_healthy=False, twilio=line.twilio)
+        bare.start()
+        try:
+            wait_up(bare.url)
+            loads = {
+                "bare": Load(bare.url, line.auth_token, line.twilio.account_sid, texts, args.clients,
+                             sign_url=bare.env["SMSLINE_PUBLIC_URL"]),
+                "line": Load(line.url, line.auth_token, line.twilio.account_sid, texts, args.clients,
+                             sign_url=line.env["SMSLINE_PUBLIC_URL"]),
+            }
+            results = {"bare": [], "line": []}
+            with LoadSampler() as load:
+                for rnd in range(args.rounds):
+                    for name in ("bare", "line"):
+                        r = loads[name].run(args.seconds)
+                        results[name].append(r)
+                        log(f"round {rnd + 1} {name:4s}: {r['rps']:7.1f} req/s, p50 {r['p50_ms']:.1f} ms, "
+                            f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, {r['errors']} errors"
+                            + (f" (last: {r['last_error']!r})" if r["errors"] else "")
+                            + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}")
+        finally:
+            bare.stop()
+
+    summary = {name: combined(rs) for name, rs in results.items()}
+    ratio = summary["line"]["rps"] / summary["bare"]["rps"] if summary["bare"]["rps"] else float("nan")
+    print()
+    print(f"webhook: {machine()}; tree {tree} ({revision(tree)}); {args.clients} clients, "
+          f"{args.rounds} rounds x {args.seconds:g} s per app; load {load_before:.1f} before, "
+          f"{load.mean:.1f} mean, {load.peak:.1f} peak")
+    print("| app | requests/s | p50 (ms) | p99 (ms) | max (ms) | errors | requests |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label in (("bare", "bare Flask + RequestValidator"), ("line", "smsline /sms (STATUS, HELP)")):
+        s = summary[name]
+        print(f"| {label} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.0f} "
+              f"| {s['errors']} | {s['requests']} |")
+    print(f"ratio line / bare: {ratio:.2f} (goal >= {GOAL_RATIO}: {'yes' if ratio >= GOAL_RATIO else 'NO'}); "
+          f"line p99 {summary['line']['p99_ms']:.1f} ms (goal < {GOAL_P99 * 1000:.0f} ms: "
+          f"{'yes' if summary['line']['p99_ms'] < GOAL_P99 * 1000 else 'NO'})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rounds": results, "summary": summary, "ratio": ratio, "revision": revision(tree),
+                       "load_mean": load.mean, "load_peak": load.peak}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
