@@ -229,7 +229,7 @@ def test_repeats_to_a_spanish_buddy_and_organizer_end_with_the_last_alert(es_bud
     assert es_take(w, ORGANIZER) == []
     w.advance(10)
     repeat = es_take(w, BUDDY)
-    assert len(repeat) == 1 and "Rose sigue sin reportarse (alerta 2, la primera" in repeat[0]
+    assert len(repeat) == 1 and "Rose sigue sin reportarse (alerta 2; la primera fue a las" in repeat[0]
     assert "carro azul ABC123" in repeat[0]
     assert "sigue sin reportarse" in es_take(w, ORGANIZER)[0]
     w.advance(40)
@@ -318,7 +318,7 @@ def test_a_spanish_organizer_enrolls_a_member_in_spanish(world):
     w.take(MEMBER)
     assert "Rose" in w.reply(MEMBER, "UNIRME")
     assert "...0102 ya es miembro." == es_reply(w, ORGANIZER, f"ADD {MEMBER}")
-    assert "2 miembros." in es_reply(w, ORGANIZER, "MEMBERS")
+    assert "Miembros: 2." in es_reply(w, ORGANIZER, "MEMBERS")
     assert "Invitacion enviada a ...0104. Tiene que responder YES." == es_reply(w, ORGANIZER, f"ORGANIZER {BUDDY2}")
     assert "...0102 ya no es miembro." == es_reply(w, ORGANIZER, f"REMOVE {MEMBER}")
     assert "no longer on Line" in w.take(MEMBER)[-1]
@@ -337,7 +337,7 @@ def test_join_unirme_and_the_welcome_in_spanish_after_lang(world):
 def test_test_in_spanish(es_member):
     w = es_member
     w.reply(BUDDY, "LANG ES")
-    assert "Prueba enviada a 1 contactos" in es_reply(w, MEMBER, "TEST")
+    assert "Prueba enviada. Contactos: 1." == es_reply(w, MEMBER, "TEST")
     assert "SOLO ES UNA PRUEBA de Rose" in es_take(w, BUDDY)[0]
 
 
@@ -375,3 +375,69 @@ def test_every_spanish_text_is_in_the_catalog_in_full(es_member):
     """Sanity: the Spanish table is the one serving these texts, and it has every English key."""
     assert set(messages.CATALOG["es"]) == set(messages.EN)
     assert "es" in messages.LANGS
+
+
+# ---------------------------------------------------------------- delivery problems and the network's texts
+
+
+def test_an_alert_that_cannot_reach_a_buddy_is_reported_in_spanish(es_member):
+    w = es_member
+    w.reply(MEMBER, f"BUDDY {BUDDY2} Ana")
+    w.reply(BUDDY2, "YES")
+    w.take(MEMBER), w.take(BUDDY2)
+    w.text(BUDDY, "STOP")  # Sam opts out: the alert cannot reach him
+    w.reply(MEMBER, "START 5 Hotel")
+    w.advance(10.1)
+    told = es_take(w, MEMBER)
+    assert "Tu alerta no le llego a Sam. Tambien estamos avisando al equipo organizador." in " ".join(told)
+    assert len(w.take(BUDDY2)) == 1 and len(w.take(ORGANIZER)) == 1
+    status = es_reply(w, MEMBER, "STATUS")
+    assert "Recibieron: Ana" in status and "No recibieron: Sam." in status
+
+
+def test_no_buddy_reachable_in_spanish(es_member):
+    w = es_member
+    w.text(BUDDY, "STOP")
+    w.reply(MEMBER, "START 5")
+    w.advance(10.1)
+    assert any("No se le puede escribir a ninguno de tus contactos" in t for t in es_take(w, MEMBER))
+
+
+@pytest.fixture
+def es_net(make_world):
+    """Organizer and member Rose, both reading Spanish, with fast bulk sending."""
+    w = make_world({"send_rate": 1000.0})
+    w.text(ORGANIZER, f"ADD {MEMBER} Rose")
+    w.text(MEMBER, "JOIN")
+    for n in (MEMBER, ORGANIZER):
+        assert "español" in w.reply(n, "LANG ES")
+        w.take(n)
+    return w
+
+
+def test_report_approve_and_check_in_spanish(es_net):
+    w = es_net
+    assert "Para avisar al equipo organizador sobre alguien: REPORT" in es_reply(w, MEMBER, "REPORT")
+    thanks = es_reply(w, MEMBER, "REPORT el del carro azul placa 7ABC123 no pago y me amenazo")
+    rid = re.search(r"Tu reporte es #(\w+)\.", thanks).group(1)
+    forward = es_take(w, ORGANIZER)
+    assert len(forward) == 1 and f"reporte #{rid} de Rose" in forward[0] and "Numeros o placas: 7ABC123" in forward[0]
+    assert f"Por revisar: #{rid}" in es_reply(w, ORGANIZER, "REPORTS")
+    assert "Ningun aviso aprobado coincide" in es_reply(w, MEMBER, "CHECK 7ABC123")
+    assert f"Reporte #{rid} aprobado: ya cuenta para CHECK." == es_reply(w, ORGANIZER, f"APPROVE {rid}")
+    found = es_reply(w, MEMBER, "CHECK 7abc 123")
+    assert "Avisos aprobados que coinciden: 1." in found and "no pago, amenazas" in found
+    assert "No hay reportes por revisar." == es_reply(w, ORGANIZER, "REPORTS")
+
+
+def test_broadcast_and_rights_in_spanish(es_net):
+    w = es_net
+    assert "Enviando ya. Miembros: 1." in es_reply(w, ORGANIZER, "BROADCAST Cuidado esta noche en la calle 5")
+    w.advance(5)
+    assert w.take(MEMBER) == ["Cuidado esta noche en la calle 5"]
+    assert any("Tu mensaje ya salio" in t for t in es_take(w, ORGANIZER))
+    card = w.reply(MEMBER, "DERECHOS")
+    assert card.startswith("Conoce tus derechos") and is_gsm7(card)
+    assert "Responde CARD YES (o CARD SI)" in es_reply(w, ORGANIZER, "CARD ES Tus derechos: no abras la puerta.")
+    assert "cambiamos la tarjeta de derechos en ES" in es_reply(w, ORGANIZER, "CARD SI")
+    assert w.reply(MEMBER, "RIGHTS") == "Tus derechos: no abras la puerta."

@@ -34,10 +34,10 @@ TEXTS = {
     "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con BUDDY numero nombre.",
     "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.",
     "status_running": "Temporizador activo hasta {end_at}.{note_part}",
-    "status_overdue": "Se acabo el tiempo. Si no mandas OK, las alertas salen {alert_at}.",
-    "status_alerting": "Las alertas salieron {alert_at}.{ack_part} Manda OK cuando estés a salvo.",
-    "reminder": "Recordatorio: tu temporizador termina {end_at}. Manda OK si estas a salvo, "
-                "o EXTEND 30 para mas tiempo.",
+    "status_overdue": "Se acabo el tiempo. Si no mandas OK, las alertas salen a las {alert_at}.",
+    "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.",
+    "reminder": "Recordatorio: tu temporizador termina a las {end_at}. Manda OK si estas a salvo, o EXTEND 30 para "
+                "mas tiempo.",
     "timeup": "Se acabo tu tiempo. Manda OK ya, o avisamos a tus contactos en {minutes} min.",
     "member_alerted": "Ya avisamos a tus contactos. Manda OK cuando estés a salvo.",
     "alert_undelivered": "Tu alerta no le llego a {names}. Tambien estamos avisando al equipo organizador. "
@@ -50,23 +50,22 @@ TEXTS = {
     "alert": "{network}: {member} no se ha reportado. Temporizador desde {started_at}.{note_part} "
              "Primero: llama o escribe ya. Si no contesta, ve o manda a alguien a donde dice la nota. "
              "Responde ACK (o VOY) cuando te estés encargando.",
-    "alert_repeat": "{network}: {member} sigue sin reportarse (alerta {round}, la primera {alert_at}). "
-                    "Temporizador desde {started_at}.{note_part} Llama o escribe ya. "
-                    "Responde ACK (o VOY) cuando te estés encargando.",
-    "alert_last": "{network}: ULTIMA ALERTA. {member} no se ha reportado desde la alerta de {alert_at}. "
-                  "Temporizador desde {started_at}.{note_part} Ya no se mandaran mas avisos. "
-                  "Por favor actua ya.",
+    "alert_repeat": "{network}: {member} sigue sin reportarse (alerta {round}; la primera fue a las {alert_at}). "
+                    "Temporizador desde {started_at}.{note_part} Llama o escribe ya. Responde ACK (o VOY) cuando "
+                    "te estés encargando.",
+    "alert_last": "{network}: ULTIMA ALERTA. {member} no se ha reportado desde la alerta de las {alert_at}. "
+                  "Temporizador desde {started_at}.{note_part} Ya no se mandaran mas avisos. Por favor actua ya.",
     "sos": "{network}: {member} pide ayuda ahora ({alert_at}).{note_part} "
            "Primero: llama o escribe. Si no contesta, ve o manda a alguien. "
            "Responde ACK (o VOY) cuando te estés encargando.",
-    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de {alert_at}, "
-                 "aunque alguien ya dijo que se encarga.{note_part} Por favor da seguimiento.",
+    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de las {alert_at}, aunque alguien ya "
+                 "dijo que se encarga.{note_part} Por favor da seguimiento.",
     "ack_member": "{by} vio tu alerta y ya se esta encargando.",
     "ack_others": "{by} ya se esta encargando de la alerta de {member}.",
     "ack_ok": "Gracias. Avisamos a los demas que te estas encargando de: {names}.",
     "ack_already": "Gracias. Alguien ya se esta encargando de: {names}.",
     "ack_none": "No tienes ninguna alerta abierta ahora.",
-    "standdown": "{network}: {member} esta a salvo. Ya no hace falta seguir con la alerta de {alert_at}. "
+    "standdown": "{network}: {member} esta a salvo. Ya no hace falta seguir con la alerta de las {alert_at}. "
                  "Gracias.",
     # Membership
     "invite_member": "{network}: te invitan a una linea por SMS para avisar que estas bien. "
@@ -90,7 +89,7 @@ TEXTS = {
     "organizer_invited": "Invitacion enviada a {number}. Tiene que responder YES.",
     "organizer_ok": "Ya eres parte del equipo organizador de {network}. Manda AYUDA (o HELP) para ver tus comandos.",
     "organizer_usage": "Para invitar a alguien al equipo organizador: ORGANIZER numero",
-    "members_count": "{count} miembros.{list_part}",
+    "members_count": "Miembros: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} te pide ser su contacto de confianza. Si no se reporta a tiempo, "
                     "te llega un mensaje. Responde YES (o SI) para aceptar o NO para decir que no.",
@@ -122,12 +121,12 @@ TEXTS = {
     "word_is_command": "Esa palabra es un comando de esta linea; elige otra.",
     "word_same": "Las dos palabras tienen que ser distintas; elige otra.",
     "word_needs_safe": "Para cambiar esto, incluye tu palabra actual en el mismo mensaje.",
-    "duress": "{network}: alarma silenciosa de {member} ({alert_at}). Tal vez no pueda hablar libremente. "
-              "No le escribas de esto primero; llama con cualquier pretexto normal, o ve o manda a alguien."
-              "{note_part} Responde ACK (o VOY) cuando te estés encargando.",
+    "duress": "{network}: alarma silenciosa de {member} ({alert_at}). Tal vez no pueda hablar libremente. No le "
+              "escribas sobre esto; mejor llama con cualquier pretexto, o ve o manda a alguien.{note_part} "
+              "Responde ACK (o VOY) cuando te estés encargando.",
     "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. Todo esta bien. Es para revisar que te lleguen "
                   "las alertas.",
-    "test_sent": "Prueba enviada a {count} contactos.",
+    "test_sent": "Prueba enviada. Contactos: {count}.",
     "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: BUDDY numero nombre",
     "test_undelivered": "Tu prueba no le llego a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Responde WIPE YES para confirmar.",
@@ -137,7 +136,7 @@ TEXTS = {
     "buddy_link_ended": "{name} ya no es tu contacto.",
     # General
     "help": "{network}: START 60 (donde, con quién) inicia un temporizador. Solo OK (o LISTO) lo termina. "
-            "EXTEND 30 suma tiempo. SOS alerta ya. STATUS (o ESTADO) muestra tu temporizador. "
+            "EXTEND 30 suma tiempo. SOS avisa ya a tus contactos. STATUS (o ESTADO) muestra tu temporizador. "
             "BUDDY numero nombre, BUDDIES, UNBUDDY numero. NAME alias. LANG EN para inglés. "
             "STOP corta todos los mensajes.",
     "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS. "
@@ -204,8 +203,8 @@ TEXTS = {
     "broadcast_too_long": "Son {count} caracteres ({texts} mensajes). El maximo es 459 (3 mensajes). Acortalo, por "
                           "favor.",
     "broadcast_none": "Todavia no hay a quien enviarlo.",
-    "broadcast_ok": "Enviando. Miembros: {count}. Mensajes: {texts}, unos {minutes} min. Te aviso cuando todo haya "
-                    "salido.",
+    "broadcast_ok": "Enviando ya. Miembros: {count}. Mensajes: {texts}, unos {minutes} min. Te avisamos cuando "
+                    "todo haya salido.",
     "broadcast_done": "Tu mensaje ya salio. Miembros que lo reciben: {count}.",
     "rights": "{note}",
     "card_usage": "Para cambiar la tarjeta de derechos: CARD y el texto, o CARD ES y el texto en español. "
