@@ -29,14 +29,6 @@ from .store import DAY
 if TYPE_CHECKING:
     from .service import Ctx
 
-
-def _service():
-    # service imports this module at its end to register the handlers; import it lazily here
-    # so that either module can be imported first.
-    from . import service
-
-    return service
-
 log = logging.getLogger(__name__)
 
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud or copied by hand
@@ -328,6 +320,14 @@ class Reports:
         self.r.set(ReportKeys.card.format(lang=lang), text)
 
 
+def _service():
+    # service imports this module at its end to register the handlers; importing it lazily
+    # here lets either module be imported first.
+    from . import service
+
+    return service
+
+
 def reports_for(line: Line) -> Reports:
     return Reports(line.redis, line.settings.secret_key, line.settings.report_days)
 
@@ -429,15 +429,15 @@ def h_report(ctx: Ctx) -> None:
     rid = reports.create(stored, categories(text), hashes, ctx.now)
     forwarded = _clean(_splice(text, own, ctx.part("redacted_number")))[:MAX_FORWARDED]
     alias = ctx.person.get("alias") or "?"
-    texts = []
+    service, texts = _service(), []
     for org in ctx.store.organizers():
         lang = ctx.store.person(org).get("lang", "en")
         ids = messages.render("part_ids", lang, list=", ".join(dict.fromkeys(shown))) if shown else ""
-        o = _service().outgoing(line, org, "report_forward", {"id": rid, "alias": alias, "note": forwarded, "list_part": ids},
-                     ctx.now, f"rep-{rid}")
+        fields = {"id": rid, "alias": alias, "note": forwarded, "list_part": ids}
+        o = service.outgoing(line, org, "report_forward", fields, ctx.now, f"rep-{rid}")
         if o:
             texts.append(o)
-    _service().enqueue_texts(line, texts, queue=DEFAULT)
+    service.enqueue_texts(line, texts, queue=DEFAULT)
     log.info("report %s kept with %d identifiers", rid, len(hashes))
     ctx.reply("report_ok", id=rid)
 

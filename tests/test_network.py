@@ -14,8 +14,7 @@ import re
 import pytest
 
 from smsline import gsm7, messages, pacing
-from smsline.network import (ReportKeys, categories, find_identifiers, normalize_plate, reports_for,
-                             screen_hash)
+from smsline.network import ReportKeys, categories, find_identifiers, normalize_plate, screen_hash
 from smsline.store import DAY, Keys
 from smsline.transport import SendError
 from tests.conftest import ORGANIZER
