@@ -40,6 +40,7 @@ CLAIM_SECONDS = 60        # a bulk send's claim; a send takes at most Twilio's t
 STALE_SECONDS = 90        # a chunk older than this was abandoned by a dead worker
 CHAIN_SECONDS = 15        # the chain's liveness mark; the sweep kicks a chain that died
 MAX_ATTEMPTS = 8
+MAX_CHUNK = 500           # texts one job takes at most, whatever the rate (Lua's unpack has limits too)
 BATCH_TTL = 2 * DAY
 
 
@@ -61,7 +62,8 @@ local burst, credit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tat < now - credit then tat = now - credit end
 local taken = {}
-while tat <= now + burst do
+local most = tonumber(ARGV[6])
+while tat <= now + burst and #taken < most do
   local head = redis.call('LINDEX', KEYS[1], 0)
   if not head then break end
   local seg = tonumber(string.match(head, '^(%d+)|')) or 1
@@ -176,7 +178,7 @@ def take(line: Line, now: float, cid: str) -> list[dict]:
     rate = max(float(line.settings.send_rate), 0.001)
     raw = _scripts(line)["take"](
         keys=[BulkKeys.outbox, BulkKeys.tat, BulkKeys.chunk.format(cid=cid), BulkKeys.chunks],
-        args=[repr(now), repr(rate), repr(BURST_SECONDS), repr(CREDIT_SECONDS), cid])
+        args=[repr(now), repr(rate), repr(BURST_SECONDS), repr(CREDIT_SECONDS), cid, MAX_CHUNK])
     return [_parse(x) for x in raw]
 
 
