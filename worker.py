@@ -22,12 +22,39 @@ log = logging.getLogger("smsline.worker")
 
 SWEEP_EVERY = 10
 # How often a worker checks for a dead scheduler and takes its place (RQ's default is 600 s).
-MAINTENANCE_INTERVAL = 30
+MAINTENANCE_INTERVAL = 10
+# RQ only runs that check between jobs, and an idle worker waits for a job up to worker_ttl - 15 s
+# (405 s by default): a worker with nothing to do would never take a dead scheduler's place.
+WORKER_TTL = MAINTENANCE_INTERVAL + 15
+# RQ's scheduler refreshes its lock to 61 s every second; a lock not refreshed for this long is a dead
+# scheduler's (SIGKILL, a lost machine), which RQ would otherwise leave in place for the rest of the minute.
+STALE_LOCK_SECONDS = 10
 
 
-def _sweeper(stop: threading.Event) -> None:
+def break_dead_scheduler_locks(line) -> int:
+    """Release scheduler locks whose holder stopped refreshing them; the next maintenance takes them."""
+    from rq.scheduler import RQScheduler
+    from rq.scripts import release_lock
+
+    broken = 0
+    ttl_full = 1 + 60  # RQScheduler's interval + 60
+    for name in bootstrap.QUEUES:
+        key = RQScheduler.get_locking_key(name)
+        owner = line.redis.get(key)
+        if owner is None:
+            continue
+        ttl = line.redis.ttl(key)
+        if 0 <= ttl <= ttl_full - STALE_LOCK_SECONDS and release_lock(line.redis, key, owner.decode()):
+            log.warning("scheduler lock for %s not refreshed for %d s: its holder is dead; released",
+                        name, ttl_full - ttl)
+            broken += 1
+    return broken
+
+
+def _sweeper(stop: threading.Event, line) -> None:
     while not stop.wait(SWEEP_EVERY):
         try:
+            break_dead_scheduler_locks(line)
             jobs.schedule_heartbeat()
             jobs.sweep()
         except (ConnectionError, TimeoutError, OSError):
@@ -49,6 +76,7 @@ def _start(line) -> None:
             delay = min(delay * 2, 10)
     bootstrap.seed_organizers(line)
     bootstrap.check_redis(line)
+    break_dead_scheduler_locks(line)
     jobs.schedule_heartbeat(line)
     n = jobs.sweep(direct=True)
     if n:
@@ -60,24 +88,40 @@ def main() -> int:
     line = bootstrap.build(config.from_env())
     _start(line)
     stop = threading.Event()
-    threading.Thread(target=_sweeper, args=(stop,), daemon=True, name="sweep").start()
+    threading.Thread(target=_sweeper, args=(stop, line), daemon=True, name="sweep").start()
     queues = [line.queues[name] for name in bootstrap.QUEUES]
-    # SimpleWorker runs jobs in this process: no fork per job, so alerts go out in milliseconds.
-    worker = SimpleWorker(queues, connection=line.redis, maintenance_interval=MAINTENANCE_INTERVAL)
+
+    def new_worker() -> SimpleWorker:
+        # SimpleWorker runs jobs in this process: no fork per job, so alerts go out in milliseconds.
+        return SimpleWorker(queues, connection=line.redis, maintenance_interval=MAINTENANCE_INTERVAL,
+                            worker_ttl=WORKER_TTL)
+
+    worker, pause = new_worker(), 1.0
     try:
         while True:
+            began = time.monotonic()
             try:
                 worker.work(with_scheduler=True, logging_level="WARNING")
-                return 0
             except (ConnectionError, TimeoutError) as e:
-                if getattr(worker, "_stop_requested", False):
-                    return 0
-                log.warning("lost Redis (%s); reconnecting", type(e).__name__)
-                time.sleep(1)
-                _start(line)
-                worker = SimpleWorker(queues, connection=line.redis, maintenance_interval=MAINTENANCE_INTERVAL)
+                log.warning("lost Redis (%s)", type(e).__name__)
+            # RQ's loop also ends, without raising, when Redis fails under a running job: only a
+            # stop request (SIGTERM, SIGINT) ends the process; anything else starts the loop again.
+            if worker._shutdown_requested_date is not None or getattr(worker, "_stop_requested", False):
+                return 0
+            pause = 1.0 if time.monotonic() - began > 60 else min(pause * 2, 30.0)
+            log.warning("worker loop ended without a stop request; starting again in %.0f s", pause)
+            signal.signal(signal.SIGTERM, _exit_now)
+            signal.signal(signal.SIGINT, _exit_now)
+            time.sleep(pause)
+            _start(line)
+            worker = new_worker()
     finally:
         stop.set()
+
+
+def _exit_now(signum, frame) -> None:
+    """A stop request while reconnecting: no job is running, so stop at once."""
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
