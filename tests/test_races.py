@@ -1,0 +1,212 @@
+"""OK, a second START and EXTEND landing at random moments around the alarm, against real processes.
+
+Each race is one member with one buddy. The member starts a timer; at a moment drawn
+uniformly from +-300 ms around end + grace (when round 1 falls due) the member texts OK,
+START or EXTEND. Many members race at once, their alarms staggered a fraction of a second
+apart, so a hundred races take a minute.
+
+What must hold, whatever the interleaving:
+- the buddy ends with nothing at all, or with one alert followed by one stand-down;
+  never an alert alone after an OK the line acknowledged, never two alerts in one round;
+- the member's reply tells which: OK says "stand down" exactly when an alert went out;
+  EXTEND either moves the end (and no alert goes out) or says alerts already went out.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from smsline.store import Store
+from tests.procs import TEST_SECRET_KEY, Line
+
+SPM = 0.2          # a line minute is 0.2 s
+GRACE = 5 * SPM    # round 1 falls due 1 s after the end
+WINDOW = 0.3       # offsets are uniform in +-WINDOW around the firing moment
+GAP = 0.2          # between two members' firing moments
+ORG = "+14155552000"
+ALERT, REPEAT, STANDDOWN = "has not checked in", "still no check-in", "Stand down"
+SEED = int(time.time())  # printed, so a failing draw can be replayed with RACE_SEED
+_numbers = itertools.count(1)
+
+
+def fresh() -> str:
+    return f"+1415557{next(_numbers):04d}"
+
+
+@dataclass
+class Race:
+    kind: str
+    member: str
+    buddy: str
+    offset: float
+    due: float = 0.0
+    sent_at: float = 0.0
+    reply: str = ""
+    follow_up: str = ""
+    error: str = ""
+    notes: list = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def rline(tmp_path_factory):
+    """Repeats 10 s apart: within a race, any second alert to a buddy is a doubled round."""
+    line = Line(str(tmp_path_factory.mktemp("races")), seconds_per_minute=SPM, organizers=ORG,
+                env={"SMSLINE_GRACE_MINUTES": "5", "SMSLINE_REMINDER_MINUTES": "10",
+                     "SMSLINE_REALERT_MINUTES": "50"})
+    line.start()
+    r = line.redis_client()
+    try:
+        yield line, Store(r, TEST_SECRET_KEY)
+    finally:
+        r.close()
+        line.stop()
+        print(line.logs(10))
+
+
+def seed(store: Store) -> tuple[str, str]:
+    """A member and a confirmed buddy, written straight into the line's records."""
+    now = time.time()
+    member, buddy = fresh(), fresh()
+    pid = store.ensure_person(member)
+    store.set_fields(pid, alias=f"Rose{member[-4:]}")
+    store.enroll(pid, now=now)
+    store.set_buddy(pid, store.ensure_person(buddy), "confirmed", "Sam", now)
+    return member, buddy
+
+
+def message_text(twiml: str) -> str:
+    return " | ".join(re.findall(r"<Message>(.*?)</Message>", twiml, re.S))
+
+
+def run_race(line: Line, store: Store, race: Race, start_at: float) -> None:
+    try:
+        time.sleep(max(0.0, start_at - time.time()))
+        status, body = line.text(race.member, "START 5")
+        assert status == 200 and "until" in body, body
+        t = store.timer(store.pid_for(race.member))
+        race.due = t.ends_at + GRACE
+        time.sleep(max(0.0, race.due + race.offset - time.time()))
+        race.sent_at = time.time()
+        text = {"OK": "OK", "START": "START 60", "EXTEND": "EXTEND 10"}[race.kind]
+        status, body = line.text(race.member, text)
+        assert status == 200, body
+        race.reply = message_text(body)
+        if race.kind in ("START", "EXTEND"):
+            time.sleep(0.3)  # then end what is running, well before anything else falls due
+            status, body = line.text(race.member, "OK")
+            race.follow_up = message_text(body)
+    except Exception as e:  # reported with the race, not lost in a thread
+        race.error = f"{type(e).__name__}: {e}"
+
+
+def run_races(line: Line, store: Store, kind: str, n: int, rng: random.Random) -> list[Race]:
+    races = []
+    for _ in range(n):
+        member, buddy = seed(store)
+        races.append(Race(kind, member, buddy, rng.uniform(-WINDOW, WINDOW)))
+    # START 5 falls due 2 s after it is sent; members start GAP apart, so do their alarms.
+    base = time.time() + 0.5
+    threads = [threading.Thread(target=run_race, args=(line, store, race, base + i * GAP), daemon=True)
+               for i, race in enumerate(races)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    time.sleep(4)  # stand-downs and any stray send settle
+    return races
+
+
+def judge(line: Line, races: list[Race]) -> dict:
+    """Check every race; return the tallies. Assertion messages name the race."""
+    tally = {"races": len(races), "alerted": 0, "quiet": 0, "missed": 0, "doubled": 0,
+             "alone": 0, "standdown_first": 0, "early": 0, "errors": 0}
+    bad = []
+    for race in races:
+        got = line.twilio.messages(to=race.buddy)
+        alerts = [m for m in got if ALERT in m.body or REPEAT in m.body]
+        downs = [m for m in got if STANDDOWN in m.body]
+        where = (f"{race.kind} at {race.offset * 1000:+.0f} ms (sent {(race.sent_at - race.due) * 1000:+.0f} ms): "
+                 f"reply {race.reply!r}; buddy got {len(alerts)} alerts, {len(downs)} stand-downs")
+        if race.error:
+            tally["errors"] += 1
+            bad.append(f"{where}: {race.error}")
+            continue
+        if len(alerts) > 1:
+            tally["doubled"] += 1
+            bad.append(f"{where}: two alerts in one round")
+        if alerts and not downs:
+            tally["alone"] += 1
+            bad.append(f"{where}: an alert alone after the member's {race.kind}")
+        if downs and not alerts:
+            bad.append(f"{where}: a stand-down without an alert")
+        if len(downs) > 1:
+            bad.append(f"{where}: two stand-downs")
+        if alerts and downs and downs[0].time < alerts[0].time:
+            tally["standdown_first"] += 1  # allowed (the stand-down names the alert's time); counted
+        if alerts and alerts[0].time < race.due:
+            tally["early"] += 1
+            bad.append(f"{where}: alert {race.due - alerts[0].time:.3f} s before it was due")
+        tally["alerted" if alerts else "quiet"] += 1
+        # The member is told which.
+        if race.kind == "OK":
+            said_alerted = "stand down" in race.reply
+            if "ended" not in race.reply:
+                bad.append(f"{where}: OK not acknowledged")
+            elif said_alerted != bool(alerts):
+                tally["missed" if said_alerted else "alone"] += 1
+                bad.append(f"{where}: the reply says alerts {'went' if said_alerted else 'did not go'} out")
+        elif race.kind == "EXTEND":
+            moved, refused = "now runs until" in race.reply, "already went out" in race.reply
+            if moved == refused:
+                bad.append(f"{where}: EXTEND neither moved the end nor was refused")
+            elif moved and alerts:
+                bad.append(f"{where}: EXTEND moved the end, yet the buddy was alerted")
+            elif refused and not alerts:
+                tally["missed"] += 1
+                bad.append(f"{where}: EXTEND refused as too late, yet no alert went out")
+        elif race.kind == "START":
+            if "New timer on until" not in race.reply:
+                bad.append(f"{where}: second START not acknowledged")
+        if race.follow_up and "ended" not in race.follow_up:
+            bad.append(f"{where}: the closing OK got {race.follow_up!r}")
+    offsets = sorted((r.sent_at - r.due, bool([m for m in line.twilio.messages(to=r.buddy) if ALERT in m.body]))
+                     for r in races if not r.error)
+    # Where the outcome flips: the latest quiet send and the earliest alerted one.
+    quiet = [o for o, a in offsets if not a]
+    loud = [o for o, a in offsets if a]
+    tally["latest_quiet_ms"] = round(max(quiet) * 1000) if quiet else None
+    tally["earliest_alerted_ms"] = round(min(loud) * 1000) if loud else None
+    lags = sorted(m.time - r.due for r in races for m in line.twilio.messages(to=r.buddy)[:1]
+                  if ALERT in m.body)
+    tally["fire_lag_ms"] = (round(lags[len(lags) // 2] * 1000), round(lags[-1] * 1000)) if lags else None
+    tally["problems"] = bad
+    return tally
+
+
+def report(kind: str, t: dict) -> None:
+    print(f"\nRACES {kind}: {t['races']} run (seed {SEED}), {t['alerted']} alerted then stood down, "
+          f"{t['quiet']} quiet; missed {t['missed']}, doubled {t['doubled']}, alert alone {t['alone']}, "
+          f"early {t['early']}, errors {t['errors']}; stand-down accepted before its alert {t['standdown_first']}; "
+          f"latest quiet send {t['latest_quiet_ms']} ms, earliest alerted send {t['earliest_alerted_ms']} ms "
+          f"from the firing moment; alert reached Twilio (median, worst) {t['fire_lag_ms']} ms after it was due")
+    for p in t["problems"][:15]:
+        print("  ", p)
+
+
+@pytest.mark.parametrize("kind,n", [("OK", 100), ("START", 30), ("EXTEND", 30)])
+def test_races_around_the_firing_moment(rline, kind, n):
+    line, store = rline
+    rng = random.Random(f"{SEED}-{kind}")
+    races = run_races(line, store, kind, n, rng)
+    t = judge(line, races)
+    report(kind, t)
+    assert t["errors"] == 0
+    assert t["problems"] == []
+    # The window straddles the moment: both outcomes must have happened for the race to be a race.
+    assert t["alerted"] > 0 and t["quiet"] > 0
