@@ -70,7 +70,7 @@ if HERE not in sys.path:
 import redis as redis_lib  # noqa: E402
 
 from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, revision,  # noqa: E402
-                    use_tree, wait_for_quiet_machine)
+                    stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
 
 GOAL = {"p99": 2.0, "max": 3.0, "bytes_per_timer": 2048}
 INVITES_PER_ORGANIZER = 10  # smsline.service.INVITES_PER_DAY: an organizer may ADD ten a day
@@ -582,6 +582,7 @@ def main(argv=None) -> int:
     p.add_argument("--profile-seconds", type=float, default=60, help="seconds past due to keep profiling")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
+    stop_cleanly_on_sigterm()
     sizes = [int(x) for x in str(args.n).split(",") if x.strip()]
     tree = use_tree(args.tree)
     log(f"machine: {machine()}")

@@ -4,12 +4,22 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (and SIGINT, which a background job ignores) unwind like Ctrl-C: the line is stopped."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def log(msg: str) -> None:

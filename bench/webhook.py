@@ -44,7 +44,7 @@ if HERE not in sys.path:
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, revision,  # noqa: E402
-                    use_tree, wait_for_quiet_machine)
+                    stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
 
 GOAL_RATIO, GOAL_P99 = 0.6, 0.050
 INVITES_PER_ORGANIZER = 10  # an organizer may ADD ten people a day
@@ -210,6 +210,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-load-wait", type=float, default=300)
     p.add_argument("--json", metavar="FILE")
     args = p.parse_args(argv)
+    stop_cleanly_on_sigterm()
     tree = use_tree(args.tree)
     procs = harness()
     members = args.members
