@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 
 from rq import Retry
 
-from . import messages, session
-from .bootstrap import HIGH, current
+from . import session
+from .bootstrap import DEFAULT, HIGH, current
 from .phones import mask
 from .store import DAY, Keys
-from .transport import OPTED_OUT, SendError
+from .transport import SendError
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +77,35 @@ def run_due(second: int, now: float | None = None) -> int:
             return stepped  # due but not steppable now (it failed and was logged): the sweep retries it
 
 
-def step_due(line, now: float, limit: int = 10000) -> int:
+def step_due(line, now: float, limit: int = 5000) -> int:
     """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped."""
+    from .batch import step_batch
+
     due = line.store.overdue(now, limit=limit)
     if not due:
         return 0
-    pids = [pid for pid, _ in due]
-    if len(pids) == 1:
-        rounds = _step(line, pids[0], now)
-    else:
-        with ThreadPoolExecutor(max_workers=min(STEP_THREADS, len(pids))) as pool:
-            rounds = [r for rs in pool.map(lambda p: _step(line, p, now), pids) for r in rs]
+    rounds, careful, texts = step_batch(line, [pid for pid, _ in due], now)
+    for pid in careful:  # changed while the batch decided: step it under WATCH
+        rounds += _step(line, pid, now)
     if rounds:
         deliver(line, rounds, now)
-    return len(pids)
+    if texts:
+        queue_drain(line, now)
+    return len(due)
+
+
+def queue_drain(line, now: float) -> None:
+    """Have the outbox sent, behind every alert (default queue); one job per second."""
+    line.queues[DEFAULT].enqueue_call(drain, job_id=f"drain-{int(now)}", result_ttl=0, failure_ttl=DAY,
+                                      description="send notices")
+
+
+def drain() -> None:
+    """Send what timer steps put in the outbox; anything Twilio could not take yet is retried."""
+    from .batch import drain_outbox
+
+    if drain_outbox(current()):
+        raise RoundIncomplete("some notices were not accepted yet")
 
 
 def _step(line, pid: str, now: float) -> list[tuple[str, int, int]]:
@@ -148,57 +163,10 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
 
 
 def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
-    """Send alert rounds: each recipient still pending is claimed, then texted once, all concurrently.
+    """Send alert rounds (see batch.deliver)."""
+    from .batch import deliver as deliver_batch
 
-    A text Twilio refuses for good (opted out, invalid) or cannot take within
-    HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
-    it could not take yet goes back to pending for the round's retry or the sweep.
-    """
-    from .service import escalate, text_fields
-
-    store = line.store
-    work, failed, started = [], {}, {}
-    for pid, tid, rnd in rounds:
-        records = store.deliveries(pid, tid)
-        spec_raw = records.get(f"r{rnd}")
-        if not spec_raw:
-            continue
-        spec = json.loads(spec_raw)
-        started[(pid, tid, rnd)] = spec.get("at", now)
-        prefix = f"{rnd}:"
-        for f, v in records.items():
-            if not (f.startswith(prefix) and v == "pending") or not store.claim_delivery(pid, tid, f, now):
-                continue
-            rid = f[len(prefix):]
-            person = store.person(rid)
-            number = person.get("number")
-            if not number or store.opted_out(number):
-                store.mark_delivery(pid, tid, f, f"failed:{OPTED_OUT}")
-                failed.setdefault((pid, tid, rnd), []).append(rid)
-                continue
-            lang = person.get("lang", "en")
-            key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
-            body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid))
-            work.append(((pid, tid, rnd), f, rid, number, body))
-    results = _send_many(line, [(w[3], w[4]) for w in work])
-    outcome = {}
-    for (rkey, f, rid, number, _), res in zip(work, results):
-        pid, tid, rnd = rkey
-        if isinstance(res, str):
-            store.mark_delivery(pid, tid, f, f"sent:{res}")
-            ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
-            line.redis.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
-            outcome[rid] = "sent"
-        elif res.retryable and now - started[rkey] <= HANDOFF_SECONDS:
-            store.release_delivery(pid, tid, f)
-            outcome[rid] = "retry"
-        else:
-            store.mark_delivery(pid, tid, f, f"failed:{res.code or 'timeout'}")
-            failed.setdefault(rkey, []).append(rid)
-            outcome[rid] = "failed"
-    for (pid, tid, rnd), rids in failed.items():
-        escalate(line, pid, tid, rnd, rids, now)
-    return outcome
+    return deliver_batch(line, rounds, now)
 
 
 _send_gate: threading.BoundedSemaphore | None = None
@@ -289,6 +257,8 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
         if not Job.exists(due_job_id(second), connection=line.redis):
             schedule_due(line, second)
             acted += 1
+    if line.redis.hlen(Keys.outbox):
+        queue_drain(line, now)
     return acted + resume_rounds(line, now)
 
 

@@ -16,7 +16,8 @@ from .store import DAY, Keys
 
 log = logging.getLogger(__name__)
 
-INVITES_PER_DAY = 10
+INVITES_PER_DAY = 10  # a member's buddy invitations; enough for real use, too few to spam with
+ORGANIZER_INVITES_PER_DAY = 500  # organizers enroll whole networks
 MAX_ALIAS = 20
 ALIAS_WORDS = ("Robin", "Sky", "River", "Sage", "Wren", "Jay", "Rowan", "Ash", "Fern", "Lark", "Reed", "Quinn")
 
@@ -40,28 +41,78 @@ def fmt_time(line: Line, ts: float | None, now: float) -> str:
     return hm if t.date() == today else f"{t.strftime('%a')} {hm}"
 
 
-def display_name(line: Line, pid: str, for_member: str | None = None) -> str:
+class Directory:
+    """People and buddy links read once per batch (one pipeline), then served from memory."""
+
+    def __init__(self, store):
+        self.store = store
+        self._people: dict[str, dict] = {}
+        self._links: dict[str, dict] = {}
+        self._optout: dict[str, bool] = {}
+
+    def prefetch(self, pids=(), links=()) -> None:
+        pids = [p for p in dict.fromkeys(pids) if p not in self._people]
+        links = [m for m in dict.fromkeys(links) if m not in self._links]
+        if not pids and not links:
+            return
+        with self.store.r.pipeline(transaction=False) as pipe:
+            for p in pids:
+                pipe.hgetall(Keys.person.format(pid=p))
+            for m in links:
+                pipe.hgetall(Keys.buddies.format(pid=m))
+            out = pipe.execute()
+        for p, raw in zip(pids, out[:len(pids)]):
+            self._people[p] = {k.decode(): v.decode() for k, v in raw.items()}
+        for m, raw in zip(links, out[len(pids):]):
+            self._links[m] = {k.decode(): json.loads(v) for k, v in raw.items()}
+        numbers = [n for n in (self._people[p].get("number") for p in pids) if n and n not in self._optout]
+        if numbers:
+            with self.store.r.pipeline(transaction=False) as pipe:
+                for n in numbers:
+                    pipe.sismember(Keys.optout, self.store.number_hash(n))
+                for n, flag in zip(numbers, pipe.execute()):
+                    self._optout[n] = bool(flag)
+
+    def person(self, pid: str) -> dict:
+        if pid not in self._people:
+            self._people[pid] = self.store.person(pid)
+        return self._people[pid]
+
+    def links(self, member: str) -> dict:
+        if member not in self._links:
+            self._links[member] = self.store.buddy_links(member)
+        return self._links[member]
+
+    def opted_out(self, number: str) -> bool:
+        if number not in self._optout:
+            self._optout[number] = self.store.opted_out(number)
+        return self._optout[number]
+
+
+def display_name(line: Line, pid: str, for_member: str | None = None, d: Directory | None = None) -> str:
     """How a person is named to others: the name a member gave them, their alias, or a masked number."""
+    d = d or Directory(line.store)
     if for_member:
-        link = line.store.buddy_links(for_member).get(pid)
+        link = d.links(for_member).get(pid)
         if link and link.get("name"):
             return link["name"]
-    person = line.store.person(pid)
+    person = d.person(pid)
     return person.get("alias") or mask(person.get("number"))
 
 
-def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | None = None) -> dict:
+def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | None = None,
+                d: Directory | None = None) -> dict:
     """Turn effect fields (timestamps, person ids) into what a text shows."""
     out = {"network": line.settings.network_name}
     for k, v in fields.items():
         if k.endswith("_at"):
             out[k] = fmt_time(line, v, now)
         elif k == "by":
-            out[k] = display_name(line, v, for_member=member)
+            out[k] = display_name(line, v, for_member=member, d=d)
         else:
             out[k] = v
     if member is not None:
-        out.setdefault("member", display_name(line, member))
+        out.setdefault("member", display_name(line, member, d=d))
     note = fields.get("note")
     out["note_part"] = messages.render("part_note", lang, note=note.rstrip(".!?")) if note else ""
     return out
@@ -80,19 +131,25 @@ class Outgoing:
         return {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
 
 
-def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None):
+def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None,
+             d: Directory | None = None):
     """Render a text for a person in their language; None when they opted out or have no number."""
-    person = line.store.person(pid)
+    d = d or Directory(line.store)
+    person = d.person(pid)
     number = person.get("number")
-    if not number or line.store.opted_out(number):
+    if not number or d.opted_out(number):
         return None
     lang = person.get("lang", "en")
-    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member))
+    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d))
     return Outgoing(id=f"{uid}-{pid}", to=number, body=body)
 
 
-def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = HIGH) -> None:
-    """Queue texts for the worker, inside the caller's transaction when given one."""
+def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEFAULT) -> None:
+    """Queue texts for the worker, inside the caller's transaction when given one.
+
+    The high queue carries only timer steps and alert rounds, so a burst of
+    invitations or notices never holds an alarm back.
+    """
     if not texts:
         return
     from . import jobs
@@ -160,7 +217,7 @@ def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False
                 pipe.srem(Keys.alerted_for.format(pid=rid), pid)
         for a in alerts:
             record_round(line, pipe, pid, new, a, now, queue_job=not in_worker)
-        enqueue_texts(line, texts, pipe, queue=DEFAULT if in_worker else HIGH)
+        enqueue_texts(line, texts, pipe)
         result["replies"] = [e for e in effects if isinstance(e, Reply)]
         result["alerts"] = [(new.tid, a.round) for a in alerts]
         result["timer"] = new
@@ -190,20 +247,24 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     """
     from . import jobs
 
-    dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
-    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
-    mapping = {f"r{a.round}": json.dumps(spec)}
-    mapping.update({f"{a.round}:{rid}": "pending" for rid in a.to})
-    pipe.hset(dkey, mapping=mapping)
-    pipe.expire(dkey, 14 * DAY)
-    for rid in a.to:
-        pipe.sadd(Keys.alerted_for.format(pid=rid), pid)
+    for cmd in round_commands(pid, t, a, now):
+        pipe.execute_command(*cmd)
     if not queue_job:
         return
     line.queues[HIGH].enqueue_call(
         jobs.deliver_round, args=(pid, t.tid, a.round), pipeline=pipe,
         job_id=jobs.round_job_id(pid, t.tid, a.round), description="alert round", result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
     )
+
+
+def round_commands(pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
+    """The writes that record a round: its spec, one pending delivery per recipient, the alerted index."""
+    dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
+    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
+    hset = ["HSET", dkey, f"r{a.round}", json.dumps(spec)]
+    for rid in a.to:
+        hset += [f"{a.round}:{rid}", "pending"]
+    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [["SADD", Keys.alerted_for.format(pid=rid), pid] for rid in a.to]
 
 
 def _rid(field_name: str) -> str:
@@ -577,7 +638,8 @@ def _alias(text: str) -> str:
 
 
 def _invite_allowed(ctx: Ctx) -> bool:
-    if ctx.store.hit(ctx.pid, "invite", INVITES_PER_DAY, DAY):
+    limit = ORGANIZER_INVITES_PER_DAY if ctx.is_organizer else INVITES_PER_DAY
+    if ctx.store.hit(ctx.pid, "invite", limit, DAY):
         return True
     ctx.reply("rate_limited")
     return False

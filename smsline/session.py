@@ -5,7 +5,7 @@ version it was armed with, and a job whose version is stale changes nothing.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 RUNNING, OVERDUE, ALERTING, ENDED = "running", "overdue", "alerting", "ended"
 LIVE = (RUNNING, OVERDUE, ALERTING)
@@ -66,7 +66,8 @@ class Timer:
         return self.status in LIVE
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies and is slow when a thousand timers step at once.
+        d = {f: getattr(self, f) for f in self.__dataclass_fields__}
         d["alerted"] = list(self.alerted)
         return d
 

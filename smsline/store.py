@@ -39,6 +39,7 @@ class Keys:
     heartbeat = P + "heartbeat"         # last sweep by a worker running the scheduler
     outage_notice = P + "outage"        # organizers were told the line cannot alarm
     sim_log = P + "sim:log"             # local transport: every text, for the simulator
+    outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
 
 
 # A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).
@@ -202,16 +203,20 @@ class Store:
 
     def write_timer(self, pipe, pid: str, t: Timer, now: float) -> None:
         """Queue the timer record, its due index and its expiry."""
+        for cmd in self.timer_commands(pid, t, now):
+            pipe.execute_command(*cmd)
+
+    @staticmethod
+    def timer_commands(pid: str, t: Timer, now: float) -> list[list]:
+        """The writes that store a timer: record (with expiry), due index, alerting index."""
         ttl = 7 * DAY if not t.live else int(max(t.ends_at - now, 0)) + 7 * DAY
-        pipe.set(Keys.timer.format(pid=pid), json.dumps(t.to_dict()), ex=ttl)
+        cmds = [["SET", Keys.timer.format(pid=pid), json.dumps(t.to_dict()), "EX", ttl]]
         if t.live and t.next_at is not None:
-            pipe.zadd(Keys.due, {pid: t.next_at})
+            cmds.append(["ZADD", Keys.due, repr(t.next_at), pid])
         else:
-            pipe.zrem(Keys.due, pid)
-        if t.live and t.status == "alerting":
-            pipe.sadd(Keys.alerting, pid)
-        else:
-            pipe.srem(Keys.alerting, pid)
+            cmds.append(["ZREM", Keys.due, pid])
+        cmds.append(["SADD" if t.live and t.status == "alerting" else "SREM", Keys.alerting, pid])
+        return cmds
 
     def overdue(self, now: float, limit: int = 1000) -> list[tuple[str, float]]:
         return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", now, start=0, num=limit, withscores=True)]

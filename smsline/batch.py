@@ -1,0 +1,205 @@
+"""Stepping many due timers at once, in a few Redis round trips instead of a dozen per timer.
+
+When a thousand timers lapse in the same second, per-timer transactions and jobs
+cannot keep up (each Redis call costs a fraction of a millisecond of Python).
+So a batch reads every due timer and what it needs in one pipeline, decides in
+memory with the same pure state machine, and writes each timer with a
+compare-and-set script: the write lands only if the timer record is exactly what
+was read. A timer that changed in between (an OK at that very moment) is stepped
+again the careful way, under WATCH. Texts that only tell the member go to the
+outbox hash in the same script, and are sent after every alert.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from . import session
+from .session import Alert, People, Tell, Timer
+from .store import DAY, Keys
+
+log = logging.getLogger(__name__)
+
+# Apply a timer's writes only if its record is still exactly what the batch read.
+CAS = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local unpack = unpack or table.unpack
+for _, cmd in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(cmd)) end
+return 1
+"""
+
+
+def step_batch(line, pids: list[str], now: float) -> tuple[list[tuple[str, int, int]], list[str], int]:
+    """Step these due timers. Returns (alert rounds recorded, pids left for the careful path, texts queued)."""
+    from .service import Directory, outgoing, round_commands
+
+    store, r = line.store, line.redis
+    with r.pipeline(transaction=False) as pipe:
+        for pid in pids:
+            pipe.get(Keys.timer.format(pid=pid))
+        pipe.smembers(Keys.organizers)
+        raw = pipe.execute()
+    organizers = tuple(sorted(o.decode() for o in raw[-1]))
+    timers = {pid: (rec, Timer.from_dict(json.loads(rec))) for pid, rec in zip(pids, raw[:-1]) if rec}
+    d = Directory(store)
+    d.prefetch(pids=list(timers), links=list(timers))
+    # Everyone these steps may text, read in one more round trip.
+    d.prefetch(pids=[b for pid in timers for b in d.links(pid)] + list(organizers))
+    plans, rounds, texts_queued = [], [], 0
+    for pid, (rec, t) in timers.items():
+        if not t.live or t.next_at is None or t.next_at > now:
+            continue
+        buddies = tuple(sorted(b for b, v in d.links(pid).items() if v.get("status") == "confirmed"))
+        people = People(member=pid, buddies=buddies, organizers=organizers)
+        new, effects = session.tick(t, t.version, t.next_stage, max(now, t.next_at), people, line.timing)
+        if new is t:
+            continue
+        cmds = store.timer_commands(pid, new, now)
+        for e in effects:
+            if isinstance(e, Alert):
+                cmds += round_commands(pid, new, e, now)
+                rounds.append((pid, new.tid, e.round))
+            elif isinstance(e, Tell):
+                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
+                for rid in e.to:
+                    o = outgoing(line, rid, e.key, e.fields, now, uid, member=pid, d=d)
+                    if o:
+                        cmds.append(["HSET", Keys.outbox, o.id, json.dumps(o.as_dict())])
+                        texts_queued += 1
+        plans.append((pid, rec, new, cmds))
+    cas = r.register_script(CAS)
+    with r.pipeline(transaction=False) as pipe:
+        for pid, rec, _, cmds in plans:
+            cas(keys=[Keys.timer.format(pid=pid)], args=[rec, json.dumps(cmds)], client=pipe)
+        applied = pipe.execute() if plans else []
+    retry = [pid for (pid, *_), ok in zip(plans, applied) if not ok]
+    done = {pid for (pid, *_), ok in zip(plans, applied) if ok}
+    _schedule(line, [new for pid, _, new, _ in plans if pid in done])
+    return [rd for rd in rounds if rd[0] in done], retry, texts_queued
+
+
+def _schedule(line, timers: list[Timer]) -> None:
+    """One scheduled job per second that any of these timers' next steps falls in."""
+    from .jobs import schedule_due
+
+    seconds = {int(t.next_at) for t in timers if t.live and t.next_at is not None}
+    if not seconds:
+        return
+    with line.redis.pipeline(transaction=False) as pipe:
+        for second in seconds:
+            schedule_due(line, second, pipe)
+        pipe.execute()
+
+
+def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
+    """Send alert rounds: claim each pending recipient, text them all concurrently, record the outcome.
+
+    A text Twilio refuses for good (opted out, invalid) or cannot take within
+    HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
+    it could not take yet goes back to pending, for the round's retry or the sweep.
+    """
+    from . import messages
+    from .jobs import HANDOFF_SECONDS, _send_many
+    from .service import Directory, escalate, text_fields
+    from .transport import OPTED_OUT
+
+    store, r = line.store, line.redis
+    with r.pipeline(transaction=False) as pipe:
+        for pid, tid, _ in rounds:
+            pipe.hgetall(Keys.deliveries.format(pid=pid, tid=tid))
+        records = [{k.decode(): v.decode() for k, v in rec.items()} for rec in pipe.execute()] if rounds else []
+    candidates, specs = [], {}
+    for (pid, tid, rnd), rec in zip(rounds, records):
+        spec_raw = rec.get(f"r{rnd}")
+        if not spec_raw:
+            continue
+        specs[(pid, tid, rnd)] = json.loads(spec_raw)
+        prefix = f"{rnd}:"
+        candidates += [((pid, tid, rnd), f) for f, v in rec.items() if f.startswith(prefix) and v == "pending"]
+    claim = store._claim
+    with r.pipeline(transaction=False) as pipe:
+        for (pid, tid, _), f in candidates:
+            claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(now)], client=pipe)
+        claimed = [c for c, ok in zip(candidates, pipe.execute() if candidates else []) if ok]
+    d = Directory(store)
+    d.prefetch(pids=[f.split(":", 1)[1] for _, f in claimed] + [k[0] for k in specs])
+    work, failed, marks = [], {}, []
+    for rkey, f in claimed:
+        pid, tid, _ = rkey
+        rid = f.split(":", 1)[1]
+        person = d.person(rid)
+        number = person.get("number")
+        if not number or d.opted_out(number):
+            marks.append((rkey, f, f"failed:{OPTED_OUT}"))
+            failed.setdefault(rkey, []).append(rid)
+            continue
+        spec, lang = specs[rkey], person.get("lang", "en")
+        key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
+        body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid, d=d))
+        work.append((rkey, f, rid, number, body))
+    results = _send_many(line, [(w[3], w[4]) for w in work])
+    outcome, releases = {}, []
+    with r.pipeline(transaction=False) as pipe:
+        for (rkey, f, rid, _, _), res in zip(work, results):
+            pid, tid, _ = rkey
+            if isinstance(res, str):
+                marks.append((rkey, f, f"sent:{res}"))
+                ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
+                pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
+                outcome[rid] = "sent"
+            elif res.retryable and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
+                releases.append((rkey, f))
+                outcome[rid] = "retry"
+            else:
+                marks.append((rkey, f, f"failed:{res.code or 'timeout'}"))
+                failed.setdefault(rkey, []).append(rid)
+                outcome[rid] = "failed"
+        for (pid, tid, _), f, value in marks:
+            pipe.hset(Keys.deliveries.format(pid=pid, tid=tid), f, value)
+        for (pid, tid, _), f in releases:
+            store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
+        pipe.execute()
+    for (pid, tid, rnd), rids in failed.items():
+        escalate(line, pid, tid, rnd, rids, now)
+    return outcome
+
+
+def drain_outbox(line, limit: int = 2000) -> int:
+    """Send the notices batches queued, once each: a claim per id, removed from the outbox when sent."""
+    from .jobs import CLAIM_SECONDS, _send_many
+
+    r = line.redis
+    items = []
+    for k, v in r.hscan_iter(Keys.outbox, count=500):
+        items.append((k.decode(), json.loads(v)))
+        if len(items) >= limit:
+            break
+    if not items:
+        return 0
+    with r.pipeline(transaction=False) as pipe:
+        for mid, _ in items:
+            pipe.set(Keys.sent.format(mid=mid), "sending", nx=True, ex=CLAIM_SECONDS)
+        got = pipe.execute()
+    mine = [it for it, ok in zip(items, got) if ok]
+    others = [mid for (mid, _), ok in zip(items, got) if not ok]
+    if others:
+        # Sent or given up on by a drainer that died before removing it: remove it now.
+        states = r.mget([Keys.sent.format(mid=mid) for mid in others])
+        done = [mid for mid, st in zip(others, states) if st and st != b"sending"]
+        if done:
+            r.hdel(Keys.outbox, *done)
+    results = _send_many(line, [(t["to"], t["body"]) for _, t in mine])
+    left = 0
+    with r.pipeline(transaction=False) as pipe:
+        for (mid, t), res in zip(mine, results):
+            if isinstance(res, str) or not res.retryable:
+                pipe.hdel(Keys.outbox, mid)
+                pipe.set(Keys.sent.format(mid=mid), "sent" if isinstance(res, str) else f"failed:{res.code}",
+                         ex=2 * DAY)
+                if isinstance(res, str) and t.get("ref"):
+                    pipe.set(Keys.sid_ref.format(sid=res), json.dumps(t["ref"]), ex=2 * DAY)
+            else:
+                pipe.delete(Keys.sent.format(mid=mid))
+                left += 1
+        pipe.execute()
+    return left
