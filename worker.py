@@ -1,5 +1,11 @@
 """The worker process: RQ workers with RQ's built-in scheduler, wired like the web app.
 
+Two RQ workers run: this process works only the high queue (timer steps and
+alert rounds), and a child process works every queue (notices, invitations,
+broadcasts, and the high queue too when it is busy). So a batch of notices or a
+broadcast chunk never holds an alarm back. Both run the scheduler; RQ lets one
+hold it at a time.
+
 Also runs the safety sweep (re-arms timers from the line's own records and runs
 overdue ones directly, since a dead scheduler's lock outlives it by about a minute)
 and keeps the heartbeat job scheduled.
@@ -83,13 +89,43 @@ def _start(line) -> None:
         log.info("ran or re-armed %d timers at start", n)
 
 
+ROLE_ENV = "SMSLINE_WORKER_ROLE"
+ROLES = {"alarms": (bootstrap.HIGH,), "general": bootstrap.QUEUES}
+
+
+def _general_child(stop: threading.Event) -> None:
+    """Keep the general worker running beside this one; it stops when asked to, with us."""
+    import subprocess
+
+    env = dict(os.environ, **{ROLE_ENV: "general"})
+    while not stop.is_set():
+        child = subprocess.Popen([sys.executable, os.path.abspath(__file__)], env=env)
+        _children.append(child)
+        code = child.wait()
+        if not stop.is_set():
+            log.warning("general worker exited (%s); starting it again", code)
+            time.sleep(1)
+
+
+_children: list = []
+
+
+def _forward(signum, frame) -> None:
+    for child in _children:
+        if child.poll() is None:
+            child.send_signal(signum)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    role = os.environ.get(ROLE_ENV, "alarms")
     line = bootstrap.build(config.from_env())
     _start(line)
     stop = threading.Event()
-    threading.Thread(target=_sweeper, args=(stop, line), daemon=True, name="sweep").start()
-    queues = [line.queues[name] for name in bootstrap.QUEUES]
+    if role == "alarms":
+        threading.Thread(target=_sweeper, args=(stop, line), daemon=True, name="sweep").start()
+        threading.Thread(target=_general_child, args=(stop,), daemon=True, name="general").start()
+    queues = [line.queues[name] for name in ROLES[role]]
 
     def new_worker() -> SimpleWorker:
         # SimpleWorker runs jobs in this process: no fork per job, so alerts go out in milliseconds.
@@ -101,6 +137,8 @@ def main() -> int:
         while True:
             began = time.monotonic()
             try:
+                if role == "alarms":
+                    _hook_signals(worker)
                 worker.work(with_scheduler=True, logging_level="WARNING")
             except (ConnectionError, TimeoutError) as e:
                 log.warning("lost Redis (%s)", type(e).__name__)
@@ -117,6 +155,28 @@ def main() -> int:
             worker = new_worker()
     finally:
         stop.set()
+        for child in _children:
+            if child.poll() is None:
+                child.terminate()
+        for child in _children:
+            try:
+                child.wait(timeout=30)
+            except Exception:
+                child.kill()
+
+
+def _hook_signals(worker) -> None:
+    """RQ installs its own SIGTERM/SIGINT handlers when work() starts: wrap them to reach the child too."""
+    original = worker._install_signal_handlers
+
+    def install():
+        original()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            rq_handler = signal.getsignal(sig)
+            signal.signal(sig, lambda signum, frame, h=rq_handler: (_forward(signum, frame), h(signum, frame)
+                                                                     if callable(h) else None))
+
+    worker._install_signal_handlers = install
 
 
 def _exit_now(signum, frame) -> None:

@@ -30,7 +30,7 @@ SWEEP_SECONDS = 10
 CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
-STEP_THREADS = 8  # timers stepped at once: their Redis round trips overlap
+DRAIN_CHUNK = 200  # timers stepped at once: their Redis round trips overlap
 
 
 def send_retry() -> Retry:
@@ -104,7 +104,12 @@ def drain() -> None:
     """Send what timer steps put in the outbox; anything Twilio could not take yet is retried."""
     from .batch import drain_outbox
 
-    if drain_outbox(current()):
+    line = current()
+    # Small chunks, each a short job, so a worker is never held long by notices.
+    left = drain_outbox(line, limit=DRAIN_CHUNK)
+    if line.redis.hlen(Keys.outbox) > left:
+        line.queues[DEFAULT].enqueue_call(drain, result_ttl=0, failure_ttl=DAY, description="send notices")
+    if left:
         raise RoundIncomplete("some notices were not accepted yet")
 
 
