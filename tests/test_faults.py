@@ -466,6 +466,42 @@ def test_redis_restart_web_and_worker_survive_and_the_timer_fires(iline, kill):
     view.store = Store(view.r, TEST_SECRET_KEY)
 
 
+def test_redis_down_20s_under_a_running_round_the_worker_carries_on(iline):
+    """Redis goes away for 20 s while the worker texts a round through a slow Twilio (longer than
+    the Redis client's own retries, so the job fails under RQ): the same worker process carries
+    on, every buddy gets the alert, and a text whose acceptance could not be recorded is the only
+    kind sent twice."""
+    line, view = iline
+    member, buddies = seed(view, buddies=4)
+    due = start_timer(line, view, member)
+    worker = line.workers()[0]
+    sleep_until(due - 0.5)
+    line.twilio.delay = 2.0
+    try:
+        wait_until(lambda: line.twilio.in_flight >= 1, timeout=15, what="the round under way")
+        view.r.close()
+        down = time.time()
+        line.restart_redis(down_for=20)
+        up = time.time()
+    finally:
+        line.twilio.delay = 0.15
+    view.r = line.redis_client()
+    view.store = Store(view.r, TEST_SECRET_KEY)
+    wait_until(lambda: all(alerts(line, b) for b in buddies), timeout=60, what="every buddy alerted", step=0.2)
+    last = max(alerts(line, b)[0].time for b in buddies)
+    sleep_until(due + CLAIM_LEASE + SWEEP + 3)  # a claim left behind is resent by now
+    counts = sorted(len(alerts(line, b)) for b in buddies)
+    restarts = open(worker.log_path).read().count("worker loop ended without a stop request")
+    print(f"\nREDIS DOWN UNDER A ROUND: down {up - down:.1f} s; every buddy had the alert {last - due:.1f} s "
+          f"after due; copies per buddy {counts}; worker alive {worker.alive()} (RQ loop restarted {restarts}x)")
+    assert worker.alive(), "the worker process died with Redis"
+    assert all(1 <= n <= 2 for n in counts)
+    ok_twiml(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN in m.body, timeout=20, count=len(buddies))
+    time.sleep(1)
+    assert all(len(texts(line, b, STANDDOWN)) == 1 for b in buddies)
+
+
 @pytest.mark.parametrize("what", ["registry", "registry+jobs"])
 def test_scheduled_jobs_deleted_behind_the_lines_back_are_rearmed(iline, what):
     """Someone deletes RQ's scheduled-job registry (and the job hashes): the sweep re-arms from
