@@ -90,7 +90,8 @@ def _start(line) -> None:
 
 
 ROLE_ENV = "SMSLINE_WORKER_ROLE"
-ROLES = {"alarms": (bootstrap.HIGH,), "general": bootstrap.QUEUES}
+# The alarms worker alone works the high queue; the general one does everything else.
+ROLES = {"alarms": (bootstrap.HIGH,), "general": (bootstrap.DEFAULT, bootstrap.BULK)}
 
 
 def _general_child(stop: threading.Event) -> None:
@@ -119,7 +120,11 @@ def _forward(signum, frame) -> None:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     role = os.environ.get(ROLE_ENV, "alarms")
-    line = bootstrap.build(config.from_env())
+    settings = config.from_env()
+    # The two workers split SMSLINE_SEND_CONCURRENCY, so together they never have more in flight.
+    general_share = max(1, settings.send_concurrency // 10)
+    share = general_share if role == "general" else max(1, settings.send_concurrency - general_share)
+    line = bootstrap.build(config.override(settings, {"send_concurrency": share}))
     _start(line)
     stop = threading.Event()
     if role == "alarms":
@@ -155,6 +160,7 @@ def main() -> int:
             worker = new_worker()
     finally:
         stop.set()
+        jobs.wait_deliveries()
         for child in _children:
             if child.poll() is None:
                 child.terminate()

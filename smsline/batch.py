@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from . import session
 from .session import Alert, People, Tell, Timer
@@ -137,7 +138,9 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
         key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
         body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid, d=d))
         work.append((rkey, f, rid, number, body))
+    began = time.monotonic()
     results = _send_many(line, [(w[3], w[4]) for w in work])
+    log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
     outcome, releases = {}, []
     with r.pipeline(transaction=False) as pipe:
         for (rkey, f, rid, _, _), res in zip(work, results):

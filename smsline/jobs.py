@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -73,7 +72,7 @@ def run_due(second: int, now: float | None = None) -> int:
         time.sleep(min(first[0][1] - line.now(), 2.0))
     while True:
         now = line.now()
-        n = step_due(line, now)
+        n = step_due(line, now, wait=False)
         stepped += n
         upcoming = line.store.armed(second + 1, limit=1)
         if not upcoming:
@@ -85,7 +84,32 @@ def run_due(second: int, now: float | None = None) -> int:
             return stepped  # due but not steppable now (it failed and was logged): the sweep retries it
 
 
-def step_due(line, now: float, limit: int = 5000) -> int:
+_deliveries: ThreadPoolExecutor | None = None
+_pending: set = set()
+
+
+def _deliver_later(line, rounds, now) -> None:
+    """Send rounds in the background so the next due timers are stepped meanwhile.
+
+    The rounds are already recorded: if this process dies mid-send, the sweep sends what is left.
+    """
+    global _deliveries
+    if _deliveries is None:
+        _deliveries = ThreadPoolExecutor(max_workers=4, thread_name_prefix="deliver")
+    future = _deliveries.submit(deliver, line, rounds, now)
+    _pending.add(future)
+    future.add_done_callback(_pending.discard)
+
+
+def wait_deliveries(timeout: float = 30.0) -> None:
+    """Before the process stops: let rounds already handed to Twilio finish (SIGTERM is warm)."""
+    from concurrent.futures import wait
+
+    if _pending:
+        wait(list(_pending), timeout=timeout)
+
+
+def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
     """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped."""
     from .batch import step_batch
 
@@ -97,13 +121,14 @@ def step_due(line, now: float, limit: int = 5000) -> int:
     for pid in careful:  # changed while the batch decided: step it under WATCH
         rounds += _step(line, pid, now)
     stepped = time.monotonic()
-    if rounds:
+    if rounds and wait:
         deliver(line, rounds, now)
+    elif rounds:
+        _deliver_later(line, rounds, now)
     if texts:
         queue_drain(line, now)
-    log.info("stepped %d timers in %.3f s (%d again under WATCH, %d late by %.3f s); %d rounds sent in %.3f s",
-             len(due), stepped - began, len(careful), len(due), line.now() - due[0][1], len(rounds),
-             time.monotonic() - stepped)
+    log.info("stepped %d timers in %.3f s (%d again under WATCH), the first %.3f s after its time; %d rounds",
+             len(due), stepped - began, len(careful), stepped - began + now - due[0][1], len(rounds))
     return len(due)
 
 
@@ -187,37 +212,13 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
     return deliver_batch(line, rounds, now)
 
 
-_send_gate: threading.BoundedSemaphore | None = None
-_gate_lock = threading.Lock()
-
-
-def _gate(limit: int) -> threading.BoundedSemaphore:
-    """One bound per process on Twilio requests in flight, shared by every send path."""
-    global _send_gate
-    with _gate_lock:
-        if _send_gate is None:
-            _send_gate = threading.BoundedSemaphore(limit)
-        return _send_gate
-
-
 def _send_many(line, texts: list[tuple[str, str]]) -> list:
-    """Hand texts to the transport concurrently, at most SMSLINE_SEND_CONCURRENCY in flight."""
-    callback = line.status_callback()
-    gate = _gate(line.settings.send_concurrency)
-
-    def one(item):
-        number, body = item
-        with gate:
-            try:
-                return line.transport.send(number, body, status_callback=callback)
-            except SendError as e:
-                log.warning("text to %s not accepted: %s", mask(number), e)
-                return e
-
-    if len(texts) <= 1:
-        return [one(t) for t in texts]
-    with ThreadPoolExecutor(max_workers=min(line.settings.send_concurrency, len(texts))) as pool:
-        return list(pool.map(one, texts))
+    """Hand texts to the transport at once; it keeps within SMSLINE_SEND_CONCURRENCY."""
+    results = line.transport.send_many(texts, status_callback=line.status_callback())
+    for (number, _), res in zip(texts, results):
+        if isinstance(res, SendError):
+            log.warning("text to %s not accepted: %s", mask(number), res)
+    return results
 
 
 def send_texts(texts: list[dict]) -> None:

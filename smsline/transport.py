@@ -33,7 +33,24 @@ class Sent:
     at: float
 
 
-class RecordingTransport:
+class Transport:
+    """What every transport offers: send one text, or many at once."""
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        raise NotImplementedError
+
+    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
+        """Send each (number, body); each result is a message SID or the SendError it raised."""
+        out = []
+        for to, body in texts:
+            try:
+                out.append(self.send(to, body, status_callback))
+            except SendError as e:
+                out.append(e)
+        return out
+
+
+class RecordingTransport(Transport):
     """Keeps every text in memory, for tests. `fail` maps a number to a SendError to raise."""
 
     def __init__(self):
@@ -56,7 +73,7 @@ class RecordingTransport:
         self.sent.clear()
 
 
-class LocalTransport:
+class LocalTransport(Transport):
     """No Twilio account: texts are logged (masked) and kept in Redis for the simulator page."""
 
     def __init__(self, redis, keep: int = 2000):
@@ -77,10 +94,19 @@ class LocalTransport:
         return sid
 
 
-class TwilioTransport:
-    """Twilio's Messages API through twilio-python, with a timeout (its default is none)."""
+class TwilioTransport(Transport):
+    """Twilio's Messages API through twilio-python, with a timeout (its default is none).
+
+    Many texts at once go through twilio-python's asyncio client on one event loop
+    thread: a thread per request costs several times more CPU, and a thousand
+    alerts at once must be handed over in seconds. At most SMSLINE_SEND_CONCURRENCY
+    requests are in flight, whoever asks.
+    """
 
     def __init__(self, settings):
+        self.settings = settings
+        self._loop = None
+        self._loop_lock = threading.Lock()
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
@@ -102,19 +128,74 @@ class TwilioTransport:
             "messaging_service_sid": settings.twilio_messaging_service_sid}
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
-        from twilio.base.exceptions import TwilioRestException
-
         kwargs = dict(self.sender)
         if status_callback:
             kwargs["status_callback"] = status_callback
         try:
             msg = self.client.messages.create(to=to, body=body, **kwargs)
-        except TwilioRestException as e:
-            retryable = e.status in (429,) or e.status >= 500 or e.code == 20429
-            raise SendError(e.code, e.status, retryable and e.code not in PERMANENT) from None
-        except Exception as e:  # timeouts, refused connections, DNS: worth retrying
-            raise SendError(None, None, True, type(e).__name__) from None
+        except Exception as e:
+            raise _send_error(e) from None
         return msg.sid
+
+    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
+        import asyncio
+
+        if len(texts) <= 1:
+            return super().send_many(texts, status_callback)
+        loop = self._event_loop()
+        return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop).result()
+
+    def _event_loop(self):
+        import asyncio
+
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="twilio-send", daemon=True).start()
+                asyncio.run_coroutine_threadsafe(self._open(), loop).result()
+                self._loop = loop
+        return self._loop
+
+    async def _open(self) -> None:
+        import asyncio
+
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        s = self.settings
+        self._async_client = Client(s.twilio_account_sid, s.twilio_auth_token,
+                                    http_client=AsyncTwilioHttpClient(timeout=s.twilio_timeout_seconds))
+        if s.twilio_api_url:
+            self._async_client.api.base_url = s.twilio_api_url.rstrip("/")
+        self._in_flight = asyncio.Semaphore(s.send_concurrency)
+
+    async def _send_all(self, texts, status_callback):
+        import asyncio
+
+        kwargs = dict(self.sender)
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+
+        async def one(to, body):
+            async with self._in_flight:
+                try:
+                    msg = await self._async_client.messages.create_async(to=to, body=body, **kwargs)
+                    return msg.sid
+                except Exception as e:
+                    log.warning("text to %s not accepted: %s", mask(to), type(e).__name__)
+                    return _send_error(e)
+
+        return await asyncio.gather(*(one(to, body) for to, body in texts))
+
+
+def _send_error(e: Exception) -> SendError:
+    """Twilio's answer as a SendError: 5xx, 429 and network trouble are worth retrying; 21610 and the like not."""
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(e, TwilioRestException):
+        retryable = e.status == 429 or e.status >= 500 or e.code == 20429
+        return SendError(e.code, e.status, retryable and e.code not in PERMANENT)
+    return SendError(None, None, True, type(e).__name__)  # timeouts, refused connections, DNS
 
 
 def build(settings, redis):
