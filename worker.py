@@ -22,7 +22,7 @@ import time
 from redis.exceptions import ConnectionError, TimeoutError
 from rq import SimpleWorker
 
-from smsline import bootstrap, config, jobs
+from smsline import bootstrap, config, jobs, pacing
 
 log = logging.getLogger("smsline.worker")
 
@@ -63,6 +63,7 @@ def _sweeper(stop: threading.Event, line) -> None:
             break_dead_scheduler_locks(line)
             jobs.schedule_heartbeat()
             jobs.sweep()
+            pacing.kick(line)  # a bulk chain lost to a crash or a Redis restart resumes
         except (ConnectionError, TimeoutError, OSError):
             log.warning("Redis unreachable; sweep will try again")
         except Exception:
