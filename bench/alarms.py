@@ -375,9 +375,24 @@ def warm_up(inproc: InProcess, n: int, clients: int) -> None:
         list(pool.map(lambda i: inproc.text(member_number(i), "STATUS"), range(min(n, 4 * clients))))
 
 
-def memory(r) -> tuple[int, int, int]:
-    info = r.info("memory")
-    return int(info["used_memory"]), int(info["used_memory_dataset"]), r.dbsize()
+MEMORY_PARTS = ("used_memory_dataset", "used_memory_overhead", "mem_clients_normal", "mem_aof_buffer")
+
+
+def memory(r, samples: int = 5, gap: float = 0.2) -> tuple[int, int, int, dict, int]:
+    """used_memory, used_memory_dataset, keys, the INFO of the median sample, and the samples' spread.
+
+    used_memory moves by up to a few hundred KB within seconds with no key added
+    or removed (Redis's own bookkeeping), so a few samples are taken and the
+    median kept; the spread tells the noise floor."""
+    infos = []
+    for k in range(samples):
+        if k:
+            time.sleep(gap)
+        infos.append(r.info("memory"))
+    infos.sort(key=lambda i: int(i["used_memory"]))
+    info = infos[len(infos) // 2]
+    spread = int(infos[-1]["used_memory"]) - int(infos[0]["used_memory"])
+    return int(info["used_memory"]), int(info["used_memory_dataset"]), r.dbsize(), info, spread
 
 
 def commands(r) -> collections.Counter:
@@ -429,16 +444,21 @@ def run(n: int, args, tree: str) -> dict:
 
         twilio.clear()
         twilio.delay = args.delay
-        mem_before, data_before, keys_before = memory(r)
+        mem_before, data_before, keys_before, info_before, noise = memory(r)
         cmds_0 = commands(r)
 
         log(f"N={n}: START {minutes} from all {n} members ({args.start})")
         with LoadSampler() as load:
             wave_t0, wave_s, wave_bad = start_wave(line, n, minutes, args.start, args.clients, inproc)
             ends_at_nominal = wave_t0 + minutes * spm
-            mem_running, data_running, keys_running = memory(r)
+            mem_running, data_running, keys_running, info_running, _ = memory(r)
             cmds_1 = commands(r)
             left = ends_at_nominal - time.time()
+            log(f"N={n}: Redis memory while all timers run: used_memory +{mem_running - mem_before} bytes "
+                f"({(mem_running - mem_before) / n:.0f} per timer; "
+                + ", ".join(f"{k} {int(info_running[k]) - int(info_before[k]):+d}" for k in MEMORY_PARTS)
+                + f"), keys +{keys_running - keys_before}; noise: used_memory moved {noise} bytes "
+                f"over 1 s before the wave ({noise / n:.0f} per timer)")
             log(f"N={n}: wave took {wave_s:.2f} s ({wave_bad} replies not a plain confirmation); "
                 f"timers end in {left:.1f} s")
             if left <= 0:
@@ -507,6 +527,7 @@ def run(n: int, args, tree: str) -> dict:
             "texts": len(all_msgs),
             "bytes_per_timer": (mem_running - mem_before) / n,
             "dataset_bytes_per_timer": (data_running - data_before) / n,
+            "memory_noise_bytes": noise,
             "keys_per_timer": (keys_running - keys_before) / n,
             "redis_cmds_per_start": sum(start_cmds.values()) / n,
             "redis_cmds_per_timer_fired": sum(fire_cmds.values()) / n,
@@ -534,13 +555,15 @@ def run(n: int, args, tree: str) -> dict:
 
 def table(results: list[dict]) -> str:
     head = ("| N | p50 (s) | p99 (s) | max (s) | missing | early | dup | most in flight | batch (s) "
-            "| bytes/timer | keys/timer | enrol (s) | START wave (s) | load mean/peak | revision |")
-    rows = [head, "|" + "---|" * 15]
+            "| bytes/timer | keys/timer | Redis cmds/timer | enrol (s) | START wave (s) | load mean/peak | revision |")
+    rows = [head, "|" + "---|" * 16]
     for x in results:
         rows.append(
             f"| {x['n']} | {x['p50']:.2f} | {x['p99']:.2f} | {x['max']:.2f} | {x['missing']} | {x['early']} "
-            f"| {x['duplicates']} | {x['max_in_flight']} | {x['batch_s']:.1f} | {x['bytes_per_timer']:.0f} "
-            f"| {x['keys_per_timer']:.2f} | {x['enroll_s']:.0f} ({x['enroll'][:3]}) | {x['wave_s']:.2f} "
+            f"| {x['duplicates']} | {x['max_in_flight']} | {x['batch_s']:.1f} "
+            f"| {x['bytes_per_timer']:.0f} ±{x.get('memory_noise_bytes', 0) / x['n']:.0f} "
+            f"| {x['keys_per_timer']:.2f} | {x['redis_cmds_per_timer_fired']:.0f} "
+            f"| {x['enroll_s']:.0f} ({x['enroll'][:3]}) | {x['wave_s']:.2f} "
             f"| {x['load_mean']:.1f}/{x['load_peak']:.1f} | {x['revision']} |")
     return "\n".join(rows)
 
