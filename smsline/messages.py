@@ -9,7 +9,7 @@ REPLY_LIMIT = 160
 LONG_LIMIT = 459
 
 # Texts that may take up to three segments; every other key is one SMS.
-LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_organizer",
+LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
         "report_forward", "report_warning", "broadcast", "rights"}
 
@@ -80,7 +80,7 @@ EN = {
     "organizer_invited": "Invitation sent to {number}. They must reply YES.",
     "organizer_ok": "You are now an organizer of {network}. Text HELP for your commands.",
     "organizer_usage": "To invite an organizer: ORGANIZER number",
-    "members_count": "{count} members.{list_part}",
+    "members_count": "Members: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} asks you to be their check-in buddy. If they miss a check-in you get a text. "
                     "Reply YES to accept or NO to decline.",
@@ -114,7 +114,7 @@ EN = {
     "duress": "{network}: {member} sent a silent alarm ({alert_at}) and may not be free to talk. Do not text first "
               "about it; call with a normal excuse, or go or send someone.{note_part} Reply ACK when you are on it.",
     "test_buddy": "{network}: TEST ONLY from {member}. Nothing is wrong. This checks that alerts reach you.",
-    "test_sent": "Test sent to {count} buddies.",
+    "test_sent": "Test sent. Buddies it went to: {count}.",
     "test_nobody": "You have no confirmed buddy to test. Add one: BUDDY number name",
     "wipe_confirm": "This erases everything kept about this number. Reply WIPE YES to confirm.",
     "wipe_confirm_last_org": "You are the last organizer: nobody can run the line after this. "
@@ -123,14 +123,17 @@ EN = {
     "buddy_link_ended": "{name} is no longer your buddy.",
     # General
     "help": "{network}: START 60 (where, who) starts a timer. OK ends it. EXTEND 30 adds time. SOS alerts now. "
-            "STATUS. BUDDY number name, BUDDIES, UNBUDDY number. NAME alias. LANG ES. STOP ends all texts.",
-    "help_organizer": "Organizer: ADD number alias, REMOVE number, ORGANIZER number, MEMBERS. "
-                      "Member: START 60, OK, EXTEND 30, SOS, STATUS, BUDDY number name, BUDDIES, NAME alias, LANG ES.",
+            "STATUS. BUDDY number name, BUDDIES, UNBUDDY number. NAME alias. TEST checks your buddies.",
+    "help_more": "More: RIGHTS (your rights card), REPORT what happened (warns others), CHECK number or plate, "
+                 "LANG ES, WIPE erases your data. STOP ends all texts.",
+    "help_organizer": "Organizer: ADD number alias, REMOVE number, ORGANIZER number, MEMBERS, BROADCAST text, "
+                      "REPORTS, APPROVE id (SEND), REJECT id, CARD ES text.",
     "help_buddy": "{network}: you are a buddy. When an alert comes, reply ACK once you are on it. "
                   "YES or NO answers an invitation. STOP ends all texts.",
     "unknown": "Sorry, that was not understood. Text HELP for the commands.",
     "did_you_mean": "Did you mean: {suggestion}? Nothing was done. Text it again to do it.",
-    "help_running": "Your timer runs until {end_at}. Only OK ends it; STOP does not. SOS alerts your buddies now.",
+    "help_running": "Your timer runs until {end_at}. Text OK when you are safe; STOP does not end it. "
+                    "SOS alerts your buddies now.",
     "empty": "Your text was empty. Text HELP for the commands.",
     "stranger": "This number answers invited people only.",
     "lang_ok": "Texts to this number will be in English.",
@@ -146,6 +149,11 @@ EN = {
     "part_note": " Note: {note}.",
     "part_ack": " {by} replied they are on it.",
     "part_list": " {list}",
+    "part_waiting": " (waiting)",
+    "label_member": "to join",
+    "label_organizer": "to organize",
+    "days": "Mon Tue Wed Thu Fri Sat Sun",
+    "clock": "12h",
     "part_reached": " Reached: {names}.",
     "part_missed": " Not reached: {names}.",
     # Network: reports, screening, broadcasts, rights card

@@ -30,15 +30,20 @@ def generated_alias(pid: str) -> str:
 
 # Outbound ------------------------------------------------------------------
 
-def fmt_time(line: Line, ts: float | None, now: float) -> str:
-    """A short local time for texts, with the weekday when it is not today."""
+def fmt_time(line: Line, ts: float | None, now: float, lang: str = "en") -> str:
+    """A short local time for texts in the reader's language, with the weekday when it is not today."""
     if ts is None:
         return ""
     tz = line.tz
     t = datetime.fromtimestamp(ts, tz)
     today = datetime.fromtimestamp(now, tz).date()
-    hm = t.strftime("%I:%M%p").lstrip("0").lower()
-    return hm if t.date() == today else f"{t.strftime('%a')} {hm}"
+    if messages.render("clock", lang) == "24h":
+        hm = t.strftime("%H:%M")
+    else:
+        hm = t.strftime("%I:%M%p").lstrip("0").lower()
+    if t.date() == today:
+        return hm
+    return f"{messages.render('days', lang).split()[t.weekday()]} {hm}"
 
 
 class Directory:
@@ -106,7 +111,7 @@ def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | N
     out = {"network": line.settings.network_name}
     for k, v in fields.items():
         if k.endswith("_at"):
-            out[k] = fmt_time(line, v, now)
+            out[k] = fmt_time(line, v, now, lang)
         elif k == "by":
             out[k] = display_name(line, v, for_member=member, d=d)
         else:
@@ -371,7 +376,8 @@ class Ctx:
 
     def reply(self, key: str, **fields) -> None:
         f = {"network": self.line.settings.network_name}
-        f.update({k: (fmt_time(self.line, v, self.now) if k.endswith("_at") else v) for k, v in fields.items()})
+        f.update({k: (fmt_time(self.line, v, self.now, self.lang) if k.endswith("_at") else v)
+                  for k, v in fields.items()})
         text = messages.render(key, self.lang, **f)
         if text:
             self.replies.append(text)
@@ -490,8 +496,10 @@ def h_unknown(ctx: Ctx) -> None:
 def h_help(ctx: Ctx) -> None:
     if ctx.is_organizer:
         ctx.reply("help_organizer")
+        ctx.reply("help")
     elif ctx.is_member:
         ctx.reply("help")
+        ctx.reply("help_more")
     else:
         ctx.reply("help_buddy")
     t = ctx.store.timer(ctx.pid) if ctx.is_member else None
@@ -559,6 +567,9 @@ def h_ok(ctx: Ctx) -> None:
 
 
 def h_extend(ctx: Ctx) -> None:
+    if ctx.cmd.minutes is None and not ctx.cmd.text.strip():
+        ctx.reply("extend_usage")  # a bare keyword gets its usage
+        return
     if _duration_error(ctx, "extend_usage") or ctx.cmd.minutes is None:
         if not ctx.replies:
             ctx.reply("extend_usage")
@@ -764,7 +775,7 @@ def h_buddies(ctx: Ctx) -> None:
     entries = []
     for bpid, link in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)):
         number = ctx.store.person(bpid).get("number")
-        state = "" if link.get("status") == "confirmed" else " (waiting)"
+        state = "" if link.get("status") == "confirmed" else ctx.part("part_waiting")
         entries.append(f"{link.get('name') or ''} {mask(number)}{state}".strip())
     ctx.reply("buddies_list", list=", ".join(entries))
 
@@ -841,7 +852,7 @@ def h_yes(ctx: Ctx) -> None:
 def _invite_label(ctx: Ctx, kind: str, who: str) -> str:
     if kind == "buddy":
         return display_name(ctx.line, who)
-    return kind.upper()
+    return ctx.part(f"label_{kind}")
 
 
 def _accept_organizer(ctx: Ctx) -> None:
@@ -871,10 +882,10 @@ def h_no(ctx: Ctx) -> None:
     kind, who = pending[idx]
     store = ctx.store
     if kind == "buddy":
+        name = display_name(ctx.line, ctx.pid, who)  # before the link (and the name given) goes
         store.drop_buddy(who, ctx.pid)
         store.decline(ctx.pid, who)
-        o = outgoing(ctx.line, who, "buddy_declined", {"name": display_name(ctx.line, ctx.pid, who)},
-                     ctx.now, f"bdec-{who}-{ctx.pid}")
+        o = outgoing(ctx.line, who, "buddy_declined", {"name": name}, ctx.now, f"bdec-{who}-{ctx.pid}")
         if o:
             enqueue_texts(ctx.line, [o])
     else:

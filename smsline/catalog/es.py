@@ -126,7 +126,7 @@ TEXTS = {
               "Responde ACK (o VOY) cuando te estés encargando.",
     "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. Todo esta bien. Es para revisar que te lleguen "
                   "las alertas.",
-    "test_sent": "Prueba enviada. Contactos: {count}.",
+    "test_sent": "Prueba enviada. Contactos a los que llego: {count}.",
     "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: BUDDY numero nombre",
     "test_undelivered": "Tu prueba no le llego a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Responde WIPE YES para confirmar.",
@@ -139,9 +139,10 @@ TEXTS = {
             "EXTEND 30 suma tiempo. SOS avisa ya a tus contactos. STATUS (o ESTADO) muestra tu temporizador. "
             "BUDDY numero nombre, BUDDIES, UNBUDDY numero. NAME alias. LANG EN para inglés. "
             "STOP corta todos los mensajes.",
-    "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS. "
-                      "Miembros: START 60, OK, EXTEND 30, SOS, STATUS, BUDDY numero nombre, BUDDIES, "
-                      "NAME alias, LANG EN.",
+    "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS, "
+                      "BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
+    "help_more": "Mas: DERECHOS (tu tarjeta de derechos), REPORT lo que paso (aviso de mala experiencia), "
+                 "CHECK numero o placa, LANG EN, WIPE borra tus datos. STOP detiene todos los mensajes.",
     "help_buddy": "{network}: eres contacto de confianza. Cuando llegue una alerta, responde ACK (o VOY) "
                   "cuando te estés encargando. YES (o SI) o NO responde a una invitacion. "
                   "STOP corta todos los mensajes.",
@@ -218,4 +219,9 @@ TEXTS = {
     "card_nothing": "No hay tarjeta nueva esperando. Manda primero CARD y el texto.",
     "part_ids": " Numeros o placas: {list}.",
     "part_more": " y {count} mas",
+    "part_waiting": " (pendiente)",
+    "label_member": "para unirte",
+    "label_organizer": "para organizar",
+    "days": "lun mar mie jue vie sab dom",
+    "clock": "24h",
 }
