@@ -457,7 +457,9 @@ def test_redis_restart_web_and_worker_survive_and_the_timer_fires(iline, kill):
     assert alive == pids, f"a process died or was replaced: {pids} -> {alive}"
     assert alert.time >= due and alert.time - due < 15
     logs = open(line.workers()[0].log_path).read()
-    assert logs.count("Scheduler for") <= 4, "the scheduler is restarted over and over"
+    restarts = logs.count("worker loop ended without a stop request") + logs.count("general worker exited")
+    print(f"REDIS RESTART: RQ loops restarted inside the worker process: {restarts}")
+    assert restarts <= 2, "the worker's loop is restarted over and over"
     time.sleep(1)
     assert len(alerts(line, bud)) == 1
     ok_twiml(line.text(member, "OK"))
