@@ -241,13 +241,14 @@ def test_a_fresh_page_gets_only_the_latest_texts_and_skips_broken_entries(sim):
 def test_make_run_without_twilio_sets_a_demo_organizer_and_a_fast_clock():
     env = {}
     said = run.demo_defaults(env)
-    assert env == {"SMSLINE_ORGANIZERS": DEMO_ORGANIZER, "SMSLINE_SECONDS_PER_MINUTE": run.DEMO_SECONDS_PER_MINUTE}
-    assert len(said) == 2
+    assert env == {"SMSLINE_ORGANIZERS": DEMO_ORGANIZER, "SMSLINE_SECONDS_PER_MINUTE": run.DEMO_SECONDS_PER_MINUTE,
+                   "HOST": "127.0.0.1"}
+    assert len(said) == 3
     assert config.from_env(env).organizers == (DEMO_ORGANIZER,)
 
 
 def test_make_run_keeps_what_is_configured_and_leaves_a_twilio_line_alone():
-    env = {"SMSLINE_ORGANIZERS": "+14155550199", "SMSLINE_SECONDS_PER_MINUTE": "60"}
+    env = {"SMSLINE_ORGANIZERS": "+14155550199", "SMSLINE_SECONDS_PER_MINUTE": "60", "HOST": "0.0.0.0"}
     assert run.demo_defaults(env) == [] and env["SMSLINE_ORGANIZERS"] == "+14155550199"
     twilio = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}
-    assert run.demo_defaults(twilio) == [] and "SMSLINE_ORGANIZERS" not in twilio
+    assert run.demo_defaults(twilio) == [] and "SMSLINE_ORGANIZERS" not in twilio and "HOST" not in twilio
