@@ -99,12 +99,9 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
     HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
     it could not take yet goes back to pending, for the round's retry or the sweep.
     """
-    from . import messages
-    from .jobs import HANDOFF_SECONDS, _send_many
-    from .service import Directory, escalate, text_fields
-    from .transport import OPTED_OUT
+    from .service import escalate
 
-    store, r = line.store, line.redis
+    r = line.redis
     with r.pipeline(transaction=False) as pipe:
         for pid, tid, _ in rounds:
             pipe.hgetall(Keys.deliveries.format(pid=pid, tid=tid))
@@ -117,14 +114,31 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
         specs[(pid, tid, rnd)] = json.loads(spec_raw)
         prefix = f"{rnd}:"
         candidates += [((pid, tid, rnd), f) for f, v in rec.items() if f.startswith(prefix) and v == "pending"]
-    claim = store._claim
+    outcome, failed = {}, {}
+    # A chunk at a time, each claimed just before it is sent and recorded as soon as it is answered:
+    # if this process dies, the texts not yet tried stay pending and the sweep sends them.
+    size = max(1, line.settings.send_concurrency)
+    for i in range(0, len(candidates), size):
+        _deliver_chunk(line, candidates[i:i + size], specs, now, outcome, failed)
+    for (pid, tid, rnd), rids in failed.items():
+        escalate(line, pid, tid, rnd, rids, now)
+    return outcome
+
+
+def _deliver_chunk(line, candidates, specs, now, outcome, failed) -> None:
+    from . import messages
+    from .jobs import HANDOFF_SECONDS, _send_many
+    from .service import Directory, text_fields
+    from .transport import OPTED_OUT
+
+    store, r = line.store, line.redis
     with r.pipeline(transaction=False) as pipe:
         for (pid, tid, _), f in candidates:
-            claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(now)], client=pipe)
-        claimed = [c for c, ok in zip(candidates, pipe.execute() if candidates else []) if ok]
+            store._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(line.now())], client=pipe)
+        claimed = [c for c, ok in zip(candidates, pipe.execute()) if ok]
     d = Directory(store)
-    d.prefetch(pids=[f.split(":", 1)[1] for _, f in claimed] + [k[0] for k in specs])
-    work, failed, marks = [], {}, []
+    d.prefetch(pids=[f.split(":", 1)[1] for _, f in claimed] + [k[0] for k, _ in claimed])
+    work, marks = [], []
     for rkey, f in claimed:
         pid, tid, _ = rkey
         rid = f.split(":", 1)[1]
@@ -141,7 +155,7 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
     began = time.monotonic()
     results = _send_many(line, [(w[3], w[4]) for w in work])
     log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
-    outcome, releases = {}, []
+    releases = []
     with r.pipeline(transaction=False) as pipe:
         for (rkey, f, rid, _, _), res in zip(work, results):
             pid, tid, _ = rkey
@@ -150,6 +164,10 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
                 ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
                 pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
                 outcome[rid] = "sent"
+            elif res.ambiguous:
+                # Twilio may have taken it and the answer was lost: the claim stays, so a stand-down
+                # covers this person and the sweep sends once more when the claim lapses.
+                outcome[rid] = "unknown"
             elif res.retryable and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
                 releases.append((rkey, f))
                 outcome[rid] = "retry"
@@ -162,9 +180,6 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
         for (pid, tid, _), f in releases:
             store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
         pipe.execute()
-    for (pid, tid, rnd), rids in failed.items():
-        escalate(line, pid, tid, rnd, rids, now)
-    return outcome
 
 
 def drain_outbox(line, limit: int = 2000) -> int:

@@ -257,7 +257,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
     scheduler's lock outlives it by about a minute, and Redis may have lost jobs.
     Versions make this safe to repeat: a duplicate step finds its version stale.
     """
-    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry
 
     line = current()
     now = line.now() if now is None else now
@@ -272,13 +272,27 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
                                            result_ttl=0, failure_ttl=DAY, description="due timers")
             acted += 1
     seconds = {int(math.floor(at)) for _, at in line.store.armed(now + 2 * SWEEP_SECONDS) if at > now - OVERDUE_SLACK}
+    registry = ScheduledJobRegistry(queue=line.queues[HIGH], connection=line.redis)
     for second in seconds:
-        if not Job.exists(due_job_id(second), connection=line.redis):
+        job_id = due_job_id(second)
+        # Armed means scheduled, or already moved to the queue or running; a job hash alone is not enough.
+        scheduled = line.redis.zscore(registry.key, job_id) is not None
+        if not scheduled and _job_status(line, job_id) not in ("queued", "started"):
             schedule_due(line, second)
             acted += 1
     if line.redis.hlen(Keys.outbox):
         queue_drain(line, now)
     return acted + resume_rounds(line, now)
+
+
+def _job_status(line, job_id: str) -> str | None:
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        return Job.fetch(job_id, connection=line.redis).get_status(refresh=False)
+    except NoSuchJobError:
+        return None
 
 
 def resume_rounds(line, now: float) -> int:

@@ -18,11 +18,13 @@ PERMANENT = {21211, 21214, 21408, 21610, 21612, 21614}
 
 
 class SendError(Exception):
-    """A text was not accepted. `retryable` says whether trying again can help."""
+    """A text was not accepted. `retryable`: trying again can help. `ambiguous`: the request may
+    have reached Twilio and only the answer was lost, so it may have been accepted after all."""
 
-    def __init__(self, code: int | None, status: int | None, retryable: bool, detail: str = ""):
+    def __init__(self, code: int | None, status: int | None, retryable: bool, detail: str = "",
+                 ambiguous: bool = False):
         super().__init__(f"send failed: status={status} code={code} {detail}".strip())
-        self.code, self.status, self.retryable = code, status, retryable
+        self.code, self.status, self.retryable, self.ambiguous = code, status, retryable, ambiguous
 
 
 @dataclass
@@ -195,7 +197,23 @@ def _send_error(e: Exception) -> SendError:
     if isinstance(e, TwilioRestException):
         retryable = e.status == 429 or e.status >= 500 or e.code == 20429
         return SendError(e.code, e.status, retryable and e.code not in PERMANENT)
-    return SendError(None, None, True, type(e).__name__)  # timeouts, refused connections, DNS
+    # A connection that never opened sent nothing; a timeout or a dropped connection after the
+    # request went out may hide an accepted text.
+    return SendError(None, None, True, type(e).__name__, ambiguous=not _never_sent(e))
+
+
+def _never_sent(e: Exception) -> bool:
+    try:
+        from aiohttp import ClientConnectorError
+    except ImportError:  # pragma: no cover
+        ClientConnectorError = ()
+    from requests.exceptions import ConnectTimeout
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+
+    if isinstance(e, (ClientConnectorError, ConnectTimeout, ConnectionRefusedError)):
+        return True
+    # requests wraps a refused connection in ConnectionError around a NewConnectionError
+    return isinstance(e, RequestsConnectionError) and "NewConnectionError" in repr(e.args)
 
 
 def build(settings, redis):

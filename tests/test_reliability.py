@@ -166,3 +166,29 @@ def test_ok_at_the_firing_moment_leaves_nothing_or_alert_then_standdown(network,
         w.reply(MEMBER, "OK")
     got = w.take(BUDDY)
     assert got == [] or (len(got) == 2 and "checked in" in got[0] and "Stand down" in got[1])
+
+
+def test_sweep_rearms_a_job_that_left_the_scheduled_registry(network):
+    """An operator or a restore dropped the schedule but not the job's data: the sweep must notice."""
+    from rq.registry import ScheduledJobRegistry
+
+    w = network
+    w.reply(MEMBER, "START 30")
+    t = w.timer(MEMBER)
+    job_id = jobs.due_job_id(int(t.next_at))
+    registry = ScheduledJobRegistry(queue=w.line.queues["smsline-high"], connection=w.redis)
+    w.redis.zrem(registry.key, job_id)
+    jobs.sweep(now=t.next_at - 5)
+    assert w.redis.zscore(registry.key, job_id) is not None
+
+
+def test_an_ambiguous_send_keeps_its_claim_so_the_stand_down_covers_it(network):
+    """Twilio may have taken it (answer lost): no quick resend, and OK still stands that buddy down."""
+    w = network
+    w.transport.fail[BUDDY] = SendError(None, None, True, "ReadTimeout", ambiguous=True)
+    w.reply(MEMBER, "START 5")
+    w.advance(10.1)
+    assert any(v.startswith("sending:") for v in _deliveries(w).values())
+    del w.transport.fail[BUDDY]
+    assert "stand down" in w.reply(MEMBER, "OK")
+    assert any("safe" in t for t in w.take(BUDDY))
