@@ -18,12 +18,18 @@ as Twilio signs it. Reported: requests/s (completed 200s over the measured
 time), p50/p99/max latency, errors, and the ratio line / bare.
 Goal (issue 7): ratio >= 0.6 and the line's p99 < 50 ms.
 
+Also reported: Redis commands per request on the line (INFO commandstats), and
+with --profile DIR, where the line's gunicorn spent its py-spy samples during
+its first round (Redis round trips, signature check, TwiML, the line's own
+Python, Flask, gunicorn; a thread blocked on Redis's answer counts as Redis).
+
     .venv/bin/python bench/webhook.py
-    .venv/bin/python bench/webhook.py --clients 8 --seconds 10 --rounds 3
+    .venv/bin/python bench/webhook.py --clients 8 --seconds 10 --rounds 3 --profile /tmp/prof
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import itertools
 import json
@@ -31,6 +37,7 @@ import os
 import re
 import resource
 import secrets
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,6 +126,7 @@ class Load:
         stop_at = start_at + seconds
         lat: list[list[float]] = [[] for _ in range(self.clients)]
         errors = [0] * self.clients
+        served = [0] * self.clients
         bad = [""] * self.clients
         cycle = itertools.cycle(range(len(self.texts)))
         lock = threading.Lock()
@@ -142,6 +150,7 @@ class Load:
                     conn.close()
                     conn = http.client.HTTPConnection(self.base.hostname, self.base.port, timeout=20)
                 t1 = time.monotonic()
+                served[k] += 1
                 if t0 >= start_at and t1 <= stop_at:
                     if ok:
                         lat[k].append(t1 - t0)
@@ -160,6 +169,7 @@ class Load:
         all_lat = [x for per in lat for x in per]
         return {
             "requests": len(all_lat),
+            "requests_all": sum(served),
             "seconds": seconds,
             "rps": len(all_lat) / seconds,
             "p50_ms": 1000 * percentile(all_lat, 50),
@@ -169,6 +179,70 @@ class Load:
             "last_error": next((b for b in bad if b), ""),
             "client_cpu_s": (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime),
         }
+
+
+def commands(r) -> collections.Counter:
+    return collections.Counter({k.split("_", 1)[1]: v["calls"] for k, v in r.info("commandstats").items()})
+
+
+def start_profile(line, out_dir: str, seconds: float):
+    """py-spy the line's gunicorn (master and workers) for one round."""
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    if not os.path.exists(spy):
+        log("py-spy not found: pip install py-spy into the venv to profile")
+        return None
+    os.makedirs(out_dir, exist_ok=True)
+    web = next(p for p in line.procs if p.name == "web")
+    raw = os.path.join(out_dir, "web.txt")
+    cmd = [spy, "record", "--pid", str(web.pid), "--subprocesses", "--rate", "200", "--duration",
+           str(int(seconds + 1)), "--format", "raw", "--output", raw, "--nonblocking"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), raw
+
+
+WEB_BUCKETS = [  # first match wins, checked against every frame of a sample
+    ("Redis round trips", lambda fr: "redis/" in fr),
+    ("logging", lambda fr: "logging/__init__.py" in fr),
+    ("signature check (RequestValidator)", lambda fr: "request_validator.py" in fr),
+    ("TwiML rendering", lambda fr: "twilio/twiml" in fr),
+    ("the line's own Python (parse, covert screen, replies)", lambda fr: "smsline/" in fr),
+    ("Flask / Werkzeug", lambda fr: "flask/" in fr or "werkzeug/" in fr),
+    ("gunicorn", lambda fr: "gunicorn/" in fr),
+]
+
+
+def finish_profile(handle) -> None:
+    """Where the line's web spent its samples during one round, by bucket."""
+    popen, raw = handle
+    popen.wait(60)
+    if not os.path.exists(raw):
+        log("py-spy wrote nothing")
+        return
+    buckets, total = collections.Counter(), 0
+    with open(raw) as f:
+        for line in f:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            if not stack:
+                continue
+            frames = stack.split(";")[1:]
+            leaf = frames[-1].partition(" (")[0] if frames else ""
+            if leaf.split(".")[-1] in ("wait", "select", "poll", "accept", "_wait_for_tstate_lock", "_worker"):
+                bucket = "idle (waiting for requests)"
+            else:
+                bucket = next((name for name, match in WEB_BUCKETS if any(match(fr) for fr in frames)), "other")
+            buckets[bucket] += int(count)
+            total += int(count)
+    print(f"py-spy of the line's web (master and both workers) during one round ({raw}); "
+          f"share of {total} samples:", flush=True)
+    for name, c in buckets.most_common():
+        print(f"  {100 * c / total:5.1f}%  {name}", flush=True)
+
+
+def _short(where: str) -> str:
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "lib/python3.11/"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path) + ")"
 
 
 def enroll(line, members: int) -> None:
@@ -208,6 +282,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-load", type=float, default=None,
                    help="wait until the 1-minute load average is below this before starting")
     p.add_argument("--max-load-wait", type=float, default=300)
+    p.add_argument("--profile", metavar="DIR", help="py-spy the line's web during its first round (on-CPU)")
     p.add_argument("--json", metavar="FILE")
     args = p.parse_args(argv)
     stop_cleanly_on_sigterm()
@@ -240,15 +315,29 @@ def main(argv=None) -> int:
                              sign_url=line.env["SMSLINE_PUBLIC_URL"]),
             }
             results = {"bare": [], "line": []}
+            rc = line.redis_client()
             with LoadSampler() as load:
                 for rnd in range(args.rounds):
                     for name in ("bare", "line"):
+                        spy = start_profile(line, args.profile, args.seconds + 1) \
+                            if args.profile and name == "line" and rnd == 0 else None
+                        before = commands(rc)
                         r = loads[name].run(args.seconds)
+                        if name == "line":
+                            delta = commands(rc) - before
+                            # Counted over the warm-up second too: per request served in the whole run.
+                            r["redis_cmds_per_request"] = sum(delta.values()) / max(1, r["requests_all"])
+                            r["redis_top"] = ", ".join(f"{k} {v / max(1, r['requests_all']):.1f}"
+                                                       for k, v in delta.most_common(8))
                         results[name].append(r)
+                        if spy:
+                            finish_profile(spy)
                         log(f"round {rnd + 1} {name:4s}: {r['rps']:7.1f} req/s, p50 {r['p50_ms']:.1f} ms, "
                             f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, {r['errors']} errors"
                             + (f" (last: {r['last_error']!r})" if r["errors"] else "")
-                            + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}")
+                            + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}"
+                            + (f"; Redis commands per request {r['redis_cmds_per_request']:.1f} ({r['redis_top']})"
+                               if name == "line" else ""))
         finally:
             bare.stop()
 
