@@ -126,6 +126,9 @@ def main() -> int:
     general_share = max(1, settings.send_concurrency // 10)
     share = general_share if role == "general" else max(1, settings.send_concurrency - general_share)
     line = bootstrap.build(config.override(settings, {"send_concurrency": share}))
+    warm = getattr(line.transport, "warm_up", None)
+    if warm:
+        warm()  # open the sending loop now, not in the middle of the first alarm
     _start(line)
     stop = threading.Event()
     if role == "alarms":

@@ -147,6 +147,10 @@ class TwilioTransport(Transport):
         loop = self._event_loop()
         return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop).result()
 
+    def warm_up(self) -> None:
+        """Start the sending loop and its HTTP session before the first text needs them."""
+        self._event_loop()
+
     def _event_loop(self):
         import asyncio
 
