@@ -176,20 +176,6 @@ def _step_one(line, pid: str, now: float) -> list[tuple[str, int, int]]:
     return [(pid, tid, rnd) for tid, rnd in alerts]
 
 
-def tick(pid: str, version: int, stage: str, due: float, now: float | None = None) -> None:
-    """Step one timer at its due moment (tests and the sweep use this; the scheduler runs run_due)."""
-    from .service import timer_event
-
-    line = current()
-    now = max(line.now(), due) if now is None else now
-    if now < due:
-        time.sleep(due - now)
-    _, alerts = timer_event(
-        line, pid, lambda t, people: session.tick(t, version, stage, now, people, line.timing), now, in_worker=True)
-    if alerts:
-        deliver(line, [(pid, tid, rnd) for tid, rnd in alerts], now)
-
-
 # Sending alert rounds ---------------------------------------------------------
 
 class RoundIncomplete(RuntimeError):
