@@ -835,9 +835,13 @@ class Line:
             "ApiVersion": API_VERSION,
         }
         url = self.url + "/sms"
-        response = self._http.post(
-            url, data=params, headers={"X-Twilio-Signature": sign(self.auth_token, url, params)}, timeout=20
-        )
+        headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
+        try:
+            response = self._http.post(url, data=params, headers=headers, timeout=20)
+        except requests.ConnectionError:
+            # A kept-alive connection the server closed just as we reused it: deliver again with the
+            # same MessageSid, as Twilio does; the line acts on a MessageSid once.
+            response = self._http.post(url, data=params, headers=headers, timeout=20)
         return response.status_code, response.text
 
     def post_raw(
