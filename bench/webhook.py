@@ -326,8 +326,11 @@ def main(argv=None) -> int:
                 for rnd in range(args.rounds):
                     for name in ("bare", "line"):
                         before = commands(rc)
+                        mem0 = int(rc.info("memory")["used_memory"])
                         r = loads[name].run(args.seconds)
                         if name == "line":
+                            r["redis_bytes_per_request"] = (int(rc.info("memory")["used_memory"]) - mem0) / max(
+                                1, r["requests_all"])
                             delta = commands(rc) - before
                             # Counted over the round's warm-up second too: per request served in the whole run.
                             r["redis_cmds_per_request"] = sum(delta.values()) / max(1, r["requests_all"])
@@ -338,7 +341,8 @@ def main(argv=None) -> int:
                             f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, {r['errors']} errors"
                             + (f" (last: {r['last_error']!r})" if r["errors"] else "")
                             + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}"
-                            + (f"; Redis commands per request {r['redis_cmds_per_request']:.1f} ({r['redis_top']})"
+                            + (f"; Redis commands per request {r['redis_cmds_per_request']:.1f} ({r['redis_top']}),"
+                               f" Redis memory kept per request {r['redis_bytes_per_request']:.0f} bytes"
                                if name == "line" else ""))
             if args.profile:  # an extra round, not counted: py-spy slows what it watches
                 spy = start_profile(line, args.profile, args.seconds + 1)
