@@ -393,13 +393,30 @@ class Ctx:
     def store(self):
         return self.line.store
 
+    _roles: tuple[bool, bool] | None = None
+
+    def _role_flags(self) -> tuple[bool, bool]:
+        """Member and organizer, read together once per text (a JOIN or WIPE calls forget_roles)."""
+        if self._roles is None:
+            if not self.pid:
+                self._roles = (False, False)
+            else:
+                with self.store.r.pipeline(transaction=False) as pipe:
+                    pipe.sismember(Keys.members, self.pid)
+                    pipe.sismember(Keys.organizers, self.pid)
+                    self._roles = tuple(bool(x) for x in pipe.execute())
+        return self._roles
+
+    def forget_roles(self) -> None:
+        self._roles = None
+
     @property
     def is_member(self) -> bool:
-        return bool(self.pid) and self.store.is_member(self.pid)
+        return self._role_flags()[0]
 
     @property
     def is_organizer(self) -> bool:
-        return bool(self.pid) and self.store.is_organizer(self.pid)
+        return self._role_flags()[1]
 
 
 def handle_inbound(line: Line, number: str, body: str, now: float | None = None) -> list[str]:
@@ -408,9 +425,11 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None)
     body = body or ""
     pid = line.store.pid_for(number)
     person = line.store.person(pid) if pid else {}
-    screen = covert.Screen(person, body) if pid and line.store.is_member(pid) else None
-    cmd = parse(screen.body if screen else body)
-    ctx = Ctx(line, number, pid, person, cmd, now, screen=screen)
+    ctx = Ctx(line, number, pid, person, parse(body), now)
+    if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
+        ctx.screen = covert.Screen(person, body)
+        ctx.cmd = parse(ctx.screen.body)
+    screen, cmd = ctx.screen, ctx.cmd
     if screen and screen.duress:
         covert_duress(ctx)
     elif screen and screen.has_safe and not screen.safe_given and covert.is_end_attempt(cmd) \
@@ -701,6 +720,7 @@ def _join(ctx: Ctx, inv: dict) -> None:
     else:
         store.set_fields(ctx.pid, alias=alias)
     store.enroll(ctx.pid, now=ctx.now)
+    ctx.forget_roles()
     ctx.person = store.person(ctx.pid)
     ctx.reply("join_ok", alias=ctx.person.get("alias"))
 
@@ -860,6 +880,7 @@ def _accept_organizer(ctx: Ctx) -> None:
     if not ctx.person.get("alias"):
         store.set_fields(ctx.pid, alias=generated_alias(ctx.pid), alias_generated="1")
     store.enroll(ctx.pid, organizer=True, now=ctx.now)
+    ctx.forget_roles()
     ctx.reply("organizer_ok")
 
 
