@@ -29,7 +29,8 @@ SWEEP_SECONDS = 10
 CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
-DRAIN_CHUNK = 200  # timers stepped at once: their Redis round trips overlap
+DRAIN_CHUNK = 200
+STEP_BATCH = 250  # timers stepped before their alerts are handed on  # timers stepped at once: their Redis round trips overlap
 
 
 def send_retry() -> Retry:
@@ -110,25 +111,36 @@ def wait_deliveries(timeout: float = 30.0) -> None:
 
 
 def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
-    """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped."""
+    """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped.
+
+    Timers are stepped STEP_BATCH at a time, and each part's rounds are handed to the
+    sender at once (in the background unless `wait`), so the first alerts are on their
+    way while later timers are still being stepped.
+    """
     from .batch import step_batch
 
     due = line.store.overdue(now, limit=limit)
     if not due:
         return 0
     began = time.monotonic()
-    rounds, careful, texts = step_batch(line, [pid for pid, _ in due], now)
-    for pid in careful:  # changed while the batch decided: step it under WATCH
-        rounds += _step(line, pid, now)
-    stepped = time.monotonic()
-    if rounds and wait:
-        deliver(line, rounds, now)
-    elif rounds:
-        _deliver_later(line, rounds, now)
+    pids = [pid for pid, _ in due]
+    total_rounds = total_careful = 0
+    texts = 0
+    for i in range(0, len(pids), STEP_BATCH):
+        rounds, careful, n = step_batch(line, pids[i:i + STEP_BATCH], now)
+        for pid in careful:  # changed while the batch decided: step it under WATCH
+            rounds += _step(line, pid, now)
+        texts += n
+        total_rounds += len(rounds)
+        total_careful += len(careful)
+        if rounds and wait:
+            deliver(line, rounds, now)
+        elif rounds:
+            _deliver_later(line, rounds, now)
     if texts:
         queue_drain(line, now)
     log.info("stepped %d timers in %.3f s (%d again under WATCH), the first %.3f s after its time; %d rounds",
-             len(due), stepped - began, len(careful), stepped - began + now - due[0][1], len(rounds))
+             len(due), time.monotonic() - began, total_careful, now - due[0][1], total_rounds)
     return len(due)
 
 

@@ -424,8 +424,17 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None)
     now = line.now() if now is None else now
     body = body or ""
     pid = line.store.pid_for(number)
-    person = line.store.person(pid) if pid else {}
+    person, roles = {}, (False, False)
+    if pid:  # the person and both role flags in one round trip
+        with line.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(Keys.person.format(pid=pid))
+            pipe.sismember(Keys.members, pid)
+            pipe.sismember(Keys.organizers, pid)
+            raw, member, organizer = pipe.execute()
+        person = {k.decode(): v.decode() for k, v in raw.items()}
+        roles = (bool(member), bool(organizer))
     ctx = Ctx(line, number, pid, person, parse(body), now)
+    ctx._roles = roles
     if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
         ctx.screen = covert.Screen(person, body)
         ctx.cmd = parse(ctx.screen.body)
