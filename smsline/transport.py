@@ -142,9 +142,9 @@ class TwilioTransport(Transport):
     def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
         import asyncio
 
-        if len(texts) <= 1:
-            return super().send_many(texts, status_callback)
-        loop = self._event_loop()
+        if not texts:
+            return []
+        loop = self._event_loop()  # even one text: the in-flight bound lives on this loop
         return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop).result()
 
     def warm_up(self) -> None:
