@@ -92,7 +92,7 @@ def _start(line) -> None:
 
 ROLE_ENV = "SMSLINE_WORKER_ROLE"
 # The alarms worker alone works the high queue; the general one does everything else.
-ROLES = {"alarms": (bootstrap.HIGH,), "general": (bootstrap.DEFAULT, bootstrap.BULK)}
+ROLES = {"alarms": (bootstrap.HIGH,), "general": (bootstrap.SEND, bootstrap.DEFAULT, bootstrap.BULK)}
 
 
 def _general_child(stop: threading.Event) -> None:
@@ -123,7 +123,7 @@ def main() -> int:
     role = os.environ.get(ROLE_ENV, "alarms")
     settings = config.from_env()
     # The two workers split SMSLINE_SEND_CONCURRENCY, so together they never have more in flight.
-    general_share = max(1, settings.send_concurrency // 10)
+    general_share = max(1, settings.send_concurrency // 2)
     share = general_share if role == "general" else max(1, settings.send_concurrency - general_share)
     line = bootstrap.build(config.override(settings, {"send_concurrency": share}))
     warm = getattr(line.transport, "warm_up", None)

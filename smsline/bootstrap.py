@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 # Alerts and replies go before everything else; bulk texts (broadcasts) last.
 HIGH, DEFAULT, BULK = "smsline-high", "smsline-default", "smsline-bulk"
-QUEUES = (HIGH, DEFAULT, BULK)
+# Alert rounds handed to the second worker process, so an alarm wave uses both CPUs.
+SEND = "smsline-send"
+QUEUES = (HIGH, SEND, DEFAULT, BULK)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from rq import Retry
 
 from . import session
-from .bootstrap import DEFAULT, HIGH, current
+from .bootstrap import DEFAULT, HIGH, SEND, current
 from .phones import mask
 from .store import DAY, Keys
 from .transport import SendError
@@ -135,6 +135,10 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
         total_careful += len(careful)
         if rounds and wait:
             deliver(line, rounds, now)
+        elif rounds and (i // STEP_BATCH) % 2:
+            # Every other part goes to the general worker: sending is CPU work, and it has its own CPU.
+            line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now), result_ttl=0, failure_ttl=DAY,
+                                           description="alert rounds")
         elif rounds:
             _deliver_later(line, rounds, now)
     if texts:
@@ -192,6 +196,11 @@ def _step_one(line, pid: str, now: float) -> list[tuple[str, int, int]]:
 
 class RoundIncomplete(RuntimeError):
     """Some texts were not accepted yet; raising makes RQ retry with back-off."""
+
+
+def deliver_rounds(rounds: list, now: float) -> dict:
+    """Rounds the alarms worker handed over (recorded already: if this job is lost, the sweep sends them)."""
+    return deliver(current(), [tuple(r) for r in rounds], now)
 
 
 def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dict:
