@@ -38,12 +38,13 @@ COURTESY = frozenset(
         "muchas gracias", "mil gracias", "grax",
     }
 )
-FRIENDLY_EMOJI = frozenset("🙂😊😀😁😃😄☺👍👌🙏❤♥💕💖😘😉🤗✌✅")
+# Written as escapes: the parser reads these from people; none of the line's own texts may hold them.
+FRIENDLY_EMOJI = frozenset("\U0001f642\U0001f60a\U0001f600\U0001f601\U0001f603\U0001f604\u263a\U0001f44d\U0001f44c\U0001f64f\u2764\u2665\U0001f495\U0001f496\U0001f618\U0001f609\U0001f917\u270c\u2705")
 EMOJI_MODIFIERS = frozenset("\ufe0e\ufe0f\u200d") | {
     chr(c) for c in range(0x1F3FB, 0x1F400)
 }
-ARG_TRAILING = ".!?,;…"
-NOTE_LEADING = ",;:-–— \t\r\n"
+ARG_TRAILING = ".!?,;\u2026"
+NOTE_LEADING = ",;:-\u2013\u2014 \t\r\n"
 NUMBER_CHARS = frozenset("+0123456789().- \u2010\u2011\u2012\u2013\u2014\u2212")
 
 
