@@ -485,10 +485,10 @@ def _has_invites(ctx: Ctx) -> bool:
 
 
 def h_stranger(ctx: Ctx) -> None:
-    """One neutral reply a day to an unknown number; it learns nothing about who is enrolled."""
-    if _has_invites(ctx):
-        ctx.reply("join_none") if ctx.cmd.name == "JOIN" else ctx.reply("help_buddy")
-        return
+    """One neutral reply a day to an unknown number; it learns nothing about who is enrolled.
+
+    Callers reach this only for a number with no record or no invitation, so there is nothing to accept.
+    """
     h = ctx.store.number_hash(ctx.number)
     if ctx.line.redis.set(Keys.stranger.format(h=h), 1, nx=True, ex=DAY):
         ctx.reply("stranger")
