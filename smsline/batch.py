@@ -180,6 +180,15 @@ def _deliver_chunk(line, candidates, specs, now, outcome, failed) -> None:
         for (pid, tid, _), f in releases:
             store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
         pipe.execute()
+    # A status callback can beat the record of its send (the webhook keeps it): apply it now.
+    sids = [res for res in results if isinstance(res, str)]
+    if sids:
+        from .service import on_status
+
+        for sid, raw in zip(sids, r.mget([Keys.status.format(sid=x) for x in sids])):
+            if raw:
+                rec = json.loads(raw)
+                on_status(line, sid, rec.get("status", ""), rec.get("error", ""), line.now())
 
 
 def drain_outbox(line, limit: int = 2000) -> int:
