@@ -12,7 +12,7 @@ from .bootstrap import DEFAULT, HIGH, Line
 from .commands import Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
-from .store import DAY, Keys
+from .store import DAY, Keys, Sender
 
 log = logging.getLogger(__name__)
 
@@ -410,6 +410,14 @@ class Ctx:
     def forget_roles(self) -> None:
         self._roles = None
 
+    _sender: Sender | None = None
+
+    def timer(self) -> session.Timer | None:
+        """The sender's timer as it was when the text came in, for the commands that only show it."""
+        if self._sender is not None and self._sender.pid == self.pid:
+            return self._sender.timer
+        return self.store.timer(self.pid)
+
     @property
     def is_member(self) -> bool:
         return self._role_flags()[0]
@@ -419,22 +427,20 @@ class Ctx:
         return self._role_flags()[1]
 
 
-def handle_inbound(line: Line, number: str, body: str, now: float | None = None) -> list[str]:
-    """Everything one inbound text causes; returns the replies for the sender."""
+def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
+                   sender: Sender | None = None) -> list[str]:
+    """Everything one inbound text causes; returns the replies for the sender.
+
+    The webhook passes the sender it read with the MessageSid claim; without one, it is read here.
+    """
     now = line.now() if now is None else now
     body = body or ""
-    pid = line.store.pid_for(number)
-    person, roles = {}, (False, False)
-    if pid:  # the person and both role flags in one round trip
-        with line.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(Keys.person.format(pid=pid))
-            pipe.sismember(Keys.members, pid)
-            pipe.sismember(Keys.organizers, pid)
-            raw, member, organizer = pipe.execute()
-        person = {k.decode(): v.decode() for k, v in raw.items()}
-        roles = (bool(member), bool(organizer))
+    if sender is None:
+        sender = line.store.sender(number)
+    pid, person = sender.pid, sender.person
     ctx = Ctx(line, number, pid, person, parse(body), now)
-    ctx._roles = roles
+    ctx._roles = (sender.member, sender.organizer)
+    ctx._sender = sender
     if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
         ctx.screen = covert.Screen(person, body)
         ctx.cmd = parse(ctx.screen.body)
@@ -530,7 +536,7 @@ def h_help(ctx: Ctx) -> None:
         ctx.reply("help_more")
     else:
         ctx.reply("help_buddy")
-    t = ctx.store.timer(ctx.pid) if ctx.is_member else None
+    t = ctx.timer() if ctx.is_member else None
     if t is not None and t.live and not t.covert:
         ctx.reply("help_running", end_at=t.ends_at)
 
@@ -616,7 +622,7 @@ def h_sos(ctx: Ctx) -> None:
 
 
 def h_status(ctx: Ctx) -> None:
-    t = ctx.store.timer(ctx.pid)
+    t = ctx.timer()
     if t is not None and t.live and t.covert:
         # After a covert alarm the phone sees what it was shown: a running timer, or none.
         if t.cover_end and t.cover_end > ctx.now:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass, field
 
 from redis import Redis
 from redis.exceptions import WatchError
@@ -64,6 +65,37 @@ if v and string.sub(v, 1, 8) == 'sending:' and (ARGV[2] == '' or tonumber(string
 end
 return 0
 """
+# An inbound text in one round trip: claim its MessageSid (ARGV[1], the claim's lifetime, is '' when the
+# text has none), then read the sender: person id, record, member and organizer flags, timer. A repeated
+# MessageSid reads nothing and gets back what the first delivery stored. The record and timer keys are
+# built from the person id found here, so they cannot be passed in KEYS (fine on one Redis, not a cluster).
+INBOUND = """
+if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
+  return {0, redis.call('GET', KEYS[1])}
+end
+local pid = redis.call('GET', KEYS[2])
+if not pid then
+  return {1}
+end
+return {1, pid, redis.call('HGETALL', ARGV[2] .. pid), redis.call('SISMEMBER', KEYS[3], pid),
+        redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
+"""
+_PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
+
+
+@dataclass
+class Sender:
+    """Who sent an inbound text, as read with its MessageSid claim."""
+
+    pid: str | None = None
+    person: dict = field(default_factory=dict)
+    member: bool = False
+    organizer: bool = False
+    timer_raw: bytes | None = None  # parsed only by the commands that show the timer
+
+    @property
+    def timer(self) -> Timer | None:
+        return Timer.from_dict(json.loads(self.timer_raw)) if self.timer_raw else None
 
 
 class Store:
@@ -74,6 +106,7 @@ class Store:
         self.secret = secret
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
+        self._inbound = redis.register_script(INBOUND)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -86,6 +119,31 @@ class Store:
     def person(self, pid: str) -> dict:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY) -> tuple[Sender | None, bytes | None]:
+        """Claim an inbound MessageSid and read its sender, in one round trip.
+
+        Returns (sender, None) for a first delivery or a text without a MessageSid, and
+        (None, what keep_reply stored) for a repeat: b"" while the first is still being handled.
+        """
+        keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=self.number_hash(number)),
+                Keys.members, Keys.organizers]
+        out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX])
+        if not out[0]:
+            return None, out[1]
+        if len(out) == 1:
+            return Sender(), None
+        _, pid, flat, member, organizer, timer_raw = out
+        person = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw), None
+
+    def sender(self, number: str) -> Sender:
+        """The sender of a text that has no MessageSid to claim."""
+        return self.claim_inbound("", number)[0]
+
+    def keep_reply(self, sid: str, replies: list[str], ttl: int = 2 * DAY) -> None:
+        """What a repeated delivery of this MessageSid gets back."""
+        self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
 
     def ensure_person(self, number: str) -> str:
         """The person id for a number, creating a bare record on first sight."""

@@ -47,13 +47,14 @@ def inbound():
         return Response("forbidden", status=403)
     line, form = _line(), request.form
     sid, number = form.get("MessageSid", ""), form.get("From", "")
-    seen = Keys.seen.format(sid=sid[:64] or "none")
-    # Claim the MessageSid before acting; a redelivery gets the first reply back, not a second action.
-    if sid and not line.redis.set(seen, "", nx=True, ex=2 * DAY):
-        return _twiml(json.loads(line.redis.get(seen) or b"[]") or [])
-    replies = service.handle_inbound(line, number, form.get("Body", "")[:MAX_BODY])
+    # Claim the MessageSid before acting (reading the sender in the same round trip);
+    # a redelivery gets the first reply back, not a second action.
+    sender, earlier = line.store.claim_inbound(sid, number)
+    if sender is None:
+        return _twiml(json.loads(earlier or b"[]") or [])
+    replies = service.handle_inbound(line, number, form.get("Body", "")[:MAX_BODY], sender=sender)
     if sid:
-        line.redis.set(seen, json.dumps(replies), ex=2 * DAY)
+        line.store.keep_reply(sid, replies)
     return _twiml(replies)
 
 
