@@ -69,8 +69,8 @@ if HERE not in sys.path:
 
 import redis as redis_lib  # noqa: E402
 
-from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, revision,  # noqa: E402
-                    stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
+from common import (LoadSampler, cpu_snapshot, cpu_used, harness, line_kwargs, log, machine,  # noqa: E402
+                    percentile, revision, stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
 
 GOAL = {"p99": 2.0, "max": 3.0, "bytes_per_timer": 2048}
 INVITES_PER_ORGANIZER = 10  # smsline.service.INVITES_PER_DAY: an organizer may ADD ten a day
@@ -480,6 +480,7 @@ def run(n: int, args, tree: str) -> dict:
             deadline = last_due + args.timeout
             seen = 0
             last_print = 0.0
+            cpu_at_due = cpu_at_end = None
             while True:
                 msgs = twilio.messages()
                 for m in msgs[seen:]:
@@ -489,7 +490,11 @@ def run(n: int, args, tree: str) -> dict:
                         arrival.setdefault(i, m.time)
                 seen = len(msgs)
                 now = time.time()
+                if cpu_at_due is None and now >= first_due - 0.1:
+                    cpu_at_due, cpu_t0 = cpu_snapshot(), now
                 if len(arrival) >= n or now > deadline:
+                    if cpu_at_due is not None:
+                        cpu_at_end, cpu_t1 = cpu_snapshot(), now
                     break
                 if now - last_print >= 5:
                     last_print = now
@@ -506,6 +511,17 @@ def run(n: int, args, tree: str) -> dict:
                     counts[i] += 1
                     arrival.setdefault(i, m.time)
 
+        if cpu_at_end is not None:
+            log(f"N={n}: CPU seconds per process from due to the last alert ({cpu_t1 - cpu_t0:.2f} s, "
+                f"{os.cpu_count()} CPUs): " + "; ".join(f"{cmd} {secs:.2f}" for cmd, secs in cpu_used(cpu_at_due, cpu_at_end)))
+        if args.show_log:
+            # The worker's own account of the wave: when it stepped the batch and handed alerts on.
+            for proc in line.procs:
+                if proc.name == "worker":
+                    with open(proc.log_path, errors="replace") as f:
+                        for text in f:
+                            if "stepped" in text or "handed" in text:
+                                log("  worker: " + text.rstrip()[:200])
         cmds_2 = commands(r)
         start_cmds, fire_cmds = cmds_1 - cmds_0, cmds_2 - cmds_1b
         log(f"N={n}: Redis commands per START {sum(start_cmds.values()) / n:.1f} ({top_commands(start_cmds, n)}); "
@@ -603,6 +619,8 @@ def main(argv=None) -> int:
     p.add_argument("--profile", metavar="DIR", help="py-spy the worker during the --profile-n run; output in DIR")
     p.add_argument("--profile-n", type=int, default=1000)
     p.add_argument("--profile-seconds", type=float, default=60, help="seconds past due to keep profiling")
+    p.add_argument("--show-log", action="store_true",
+                   help="print the worker's log lines about stepping and handing alerts on")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = p.parse_args(argv)
     stop_cleanly_on_sigterm()

@@ -148,3 +148,27 @@ def machine() -> str:
     except OSError:
         mem_kb = 0
     return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by every process on the machine: pid -> (short command line, seconds)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        out[int(entry)] = (cmd[-70:] or "?", (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def cpu_used(before: dict, after: dict, top: int = 8) -> list[tuple[str, float]]:
+    """The processes that used the most CPU between two snapshots, as (command line, seconds)."""
+    used = [(cmd, secs - before.get(pid, (cmd, 0.0))[1]) for pid, (cmd, secs) in after.items()]
+    return sorted((u for u in used if u[1] > 0), key=lambda u: -u[1])[:top]

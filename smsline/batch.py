@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
+from collections import deque
+from typing import NamedTuple
 
 from . import session
+from .phones import mask
 from .session import Alert, People, Tell, Timer
 from .store import DAY, Keys
 
@@ -30,11 +34,33 @@ return 1
 """
 
 
+class Plan(NamedTuple):
+    """One timer's step, decided: applied only if the timer record is still `rec`."""
+    pid: str
+    rec: bytes
+    due: float
+    cmds: list
+    rounds: list  # (pid, tid, round) recorded by cmds
+    texts: int  # notices cmds put in the outbox
+    next_at: float | None  # when the timer's following step falls due, if it stays live
+
+
 def step_batch(line, pids: list[str], now: float) -> tuple[list[tuple[str, int, int]], list[str], int]:
     """Step these due timers. Returns (alert rounds recorded, pids left for the careful path, texts queued)."""
+    return commit(line, decide(line, pids, now))
+
+
+def decide(line, pids: list[str], now: float, until: float | None = None) -> list[Plan]:
+    """Decide the due steps of these timers, writing nothing.
+
+    Each timer due by `now` (or, preparing early, by `until`) is stepped as of
+    max(now, its due time): decided ahead, a step is exactly what it would be at
+    its time, and commit() applies it only at its time and only if nothing changed.
+    """
     from .service import Directory, outgoing, round_commands
 
     store, r = line.store, line.redis
+    horizon = now if until is None else until
     with r.pipeline(transaction=False) as pipe:
         for pid in pids:
             pipe.get(Keys.timer.format(pid=pid))
@@ -46,44 +72,52 @@ def step_batch(line, pids: list[str], now: float) -> tuple[list[tuple[str, int, 
     d.prefetch(pids=list(timers), links=list(timers))
     # Everyone these steps may text, read in one more round trip.
     d.prefetch(pids=[b for pid in timers for b in d.links(pid)] + list(organizers))
-    plans, rounds, texts_queued = [], [], 0
+    plans = []
     for pid, (rec, t) in timers.items():
-        if not t.live or t.next_at is None or t.next_at > now:
+        if not t.live or t.next_at is None or t.next_at > horizon:
             continue
+        at = max(now, t.next_at)
         buddies = tuple(sorted(b for b, v in d.links(pid).items() if v.get("status") == "confirmed"))
         people = People(member=pid, buddies=buddies, organizers=organizers)
-        new, effects = session.tick(t, t.version, t.next_stage, max(now, t.next_at), people, line.timing)
+        new, effects = session.tick(t, t.version, t.next_stage, at, people, line.timing)
         if new is t:
             continue
-        cmds = store.timer_commands(pid, new, now)
+        cmds, rounds, texts = store.timer_commands(pid, new, at), [], 0
         for e in effects:
             if isinstance(e, Alert):
-                cmds += round_commands(pid, new, e, now)
+                cmds += round_commands(pid, new, e, at)
                 rounds.append((pid, new.tid, e.round))
             elif isinstance(e, Tell):
                 uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
                 for rid in e.to:
-                    o = outgoing(line, rid, e.key, e.fields, now, uid, member=pid, d=d)
+                    o = outgoing(line, rid, e.key, e.fields, at, uid, member=pid, d=d)
                     if o:
                         cmds.append(["HSET", Keys.outbox, o.id, json.dumps(o.as_dict())])
-                        texts_queued += 1
-        plans.append((pid, rec, new, cmds))
+                        texts += 1
+        plans.append(Plan(pid, rec, t.next_at, cmds, rounds, texts,
+                          new.next_at if new.live else None))
+    return plans
+
+
+def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[str], int]:
+    """Apply decided steps, each only if its timer is unchanged. Returns (rounds, pids changed meanwhile, texts)."""
+    r = line.redis
     cas = r.register_script(CAS)
     with r.pipeline(transaction=False) as pipe:
-        for pid, rec, _, cmds in plans:
-            cas(keys=[Keys.timer.format(pid=pid)], args=[rec, json.dumps(cmds)], client=pipe)
+        for p in plans:
+            cas(keys=[Keys.timer.format(pid=p.pid)], args=[p.rec, json.dumps(p.cmds)], client=pipe)
         applied = pipe.execute() if plans else []
-    retry = [pid for (pid, *_), ok in zip(plans, applied) if not ok]
-    done = {pid for (pid, *_), ok in zip(plans, applied) if ok}
-    _schedule(line, [new for pid, _, new, _ in plans if pid in done])
-    return [rd for rd in rounds if rd[0] in done], retry, texts_queued
+    done = [p for p, ok in zip(plans, applied) if ok]
+    retry = [p.pid for p, ok in zip(plans, applied) if not ok]
+    _schedule(line, [p.next_at for p in done if p.next_at is not None])
+    return [rd for p in done for rd in p.rounds], retry, sum(p.texts for p in done)
 
 
-def _schedule(line, timers: list[Timer]) -> None:
+def _schedule(line, next_ats: list[float]) -> None:
     """One scheduled job per second that any of these timers' next steps falls in."""
     from .jobs import schedule_due
 
-    seconds = {int(t.next_at) for t in timers if t.live and t.next_at is not None}
+    seconds = {int(at) for at in next_ats}
     if not seconds:
         return
     with line.redis.pipeline(transaction=False) as pipe:
@@ -115,19 +149,45 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
         prefix = f"{rnd}:"
         candidates += [((pid, tid, rnd), f) for f, v in rec.items() if f.startswith(prefix) and v == "pending"]
     outcome, failed = {}, {}
-    # A chunk at a time, each claimed just before it is sent and recorded as soon as it is answered:
-    # if this process dies, the texts not yet tried stay pending and the sweep sends them.
-    size = max(1, line.settings.send_concurrency)
-    for i in range(0, len(candidates), size):
-        _deliver_chunk(line, candidates[i:i + size], specs, now, outcome, failed)
+    # A chunk at a time, each claimed just before its texts join the sending queue and recorded as soon
+    # as it is answered. Up to WINDOW chunks are out at once, so the in-flight slots never sit empty
+    # while a chunk is recorded and the next claimed. If this process dies, what was not claimed stays
+    # pending and the sweep sends it; what was claimed and not answered is sent again when its claim lapses.
+    size = max(1, line.settings.send_concurrency // 2)
+    window: deque = deque()
+    token = secrets.token_hex(6)
+    try:
+        for i in range(0, len(candidates), size):
+            window.append(_submit_chunk(line, candidates[i:i + size], specs, now, failed, token))
+            while len(window) >= WINDOW:
+                _record_chunk(line, *window.popleft(), specs, now, outcome, failed)
+        while window:
+            _record_chunk(line, *window.popleft(), specs, now, outcome, failed)
+    finally:
+        if candidates:
+            r.zrem(Keys.wave, token)
     for (pid, tid, rnd), rids in failed.items():
         escalate(line, pid, tid, rnd, rids, now)
     return outcome
 
 
-def _deliver_chunk(line, candidates, specs, now, outcome, failed) -> None:
+WINDOW = 3  # chunks of half the in-flight bound claimed and out at once: 1.5 times the bound
+
+
+def alerts_going_out(line, pipe, token: str, until: float) -> None:
+    """Mark alerts as being handed over until `until`: notices that only tell the member wait for them."""
+    pipe.zremrangebyscore(Keys.wave, "-inf", line.now())  # senders that died
+    pipe.zadd(Keys.wave, {token: until})
+    pipe.expire(Keys.wave, DAY)
+
+
+def alerts_in_progress(line) -> bool:
+    return bool(line.redis.zrangebyscore(Keys.wave, line.now(), "+inf", start=0, num=1))
+
+
+def _submit_chunk(line, candidates, specs, now, failed, token):
+    """Claim these recipients, render their alerts, and start sending; returns what to record."""
     from . import messages
-    from .jobs import HANDOFF_SECONDS, _send_many
     from .service import Directory, text_fields
     from .transport import OPTED_OUT
 
@@ -135,6 +195,7 @@ def _deliver_chunk(line, candidates, specs, now, outcome, failed) -> None:
     with r.pipeline(transaction=False) as pipe:
         for (pid, tid, _), f in candidates:
             store._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(line.now())], client=pipe)
+        alerts_going_out(line, pipe, token, line.now() + WAVE_SECONDS)
         claimed = [c for c, ok in zip(candidates, pipe.execute()) if ok]
     d = Directory(store)
     d.prefetch(pids=[f.split(":", 1)[1] for _, f in claimed] + [k[0] for k, _ in claimed])
@@ -152,27 +213,42 @@ def _deliver_chunk(line, candidates, specs, now, outcome, failed) -> None:
         key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
         body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid, d=d))
         work.append((rkey, f, rid, number, body))
-    began = time.monotonic()
-    results = _send_many(line, [(w[3], w[4]) for w in work])
+    future = line.transport.submit_many([(w[3], w[4]) for w in work], status_callback=line.status_callback())
+    return work, marks, future, time.monotonic()
+
+
+WAVE_SECONDS = 30  # a sender that died mid-round holds notices back this long at most
+
+
+def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed) -> None:
+    """Wait for a chunk's answers and record each: sent, to retry, ambiguous, or failed for good."""
+    from .jobs import HANDOFF_SECONDS
+    from .transport import SendError
+
+    store, r = line.store, line.redis
+    results = future.result()
     log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
     releases = []
     with r.pipeline(transaction=False) as pipe:
-        for (rkey, f, rid, _, _), res in zip(work, results):
+        for (rkey, f, rid, number, _), res in zip(work, results):
             pid, tid, _ = rkey
             if isinstance(res, str):
                 marks.append((rkey, f, f"sent:{res}"))
                 ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
                 pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
                 outcome[rid] = "sent"
-            elif res.ambiguous:
+                continue
+            if isinstance(res, SendError):
+                log.warning("alert to %s not accepted: %s", mask(number), res)
+            if getattr(res, "ambiguous", False):
                 # Twilio may have taken it and the answer was lost: the claim stays, so a stand-down
                 # covers this person and the sweep sends once more when the claim lapses.
                 outcome[rid] = "unknown"
-            elif res.retryable and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
+            elif getattr(res, "retryable", False) and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
                 releases.append((rkey, f))
                 outcome[rid] = "retry"
             else:
-                marks.append((rkey, f, f"failed:{res.code or 'timeout'}"))
+                marks.append((rkey, f, f"failed:{getattr(res, 'code', None) or 'timeout'}"))
                 failed.setdefault(rkey, []).append(rid)
                 outcome[rid] = "failed"
         for (pid, tid, _), f, value in marks:

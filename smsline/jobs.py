@@ -13,11 +13,12 @@ import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from rq import Retry
 
 from . import session
+from .batch import alerts_going_out, alerts_in_progress
 from .bootstrap import DEFAULT, HIGH, SEND, current
 from .phones import mask
 from .store import DAY, Keys
@@ -29,7 +30,7 @@ SWEEP_SECONDS = 10
 CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
-DRAIN_CHUNK = 200
+DRAIN_CHUNK = 100
 STEP_BATCH = 250  # timers stepped before their alerts are handed on  # timers stepped at once: their Redis round trips overlap
 
 
@@ -70,7 +71,7 @@ def run_due(second: int, now: float | None = None) -> int:
     stepped = 0
     first = line.store.armed(second + 1, limit=1)
     if first and first[0][1] > line.now():
-        time.sleep(min(first[0][1] - line.now(), 2.0))
+        stepped += _step_prepared(line, second)
     while True:
         now = line.now()
         n = step_due(line, now, wait=False)
@@ -110,6 +111,63 @@ def wait_deliveries(timeout: float = 30.0) -> None:
         wait(list(_pending), timeout=timeout)
 
 
+def _step_prepared(line, second: int) -> int:
+    """Before the second's timers fall due: decide their steps now, apply each at its time.
+
+    Reading the timers, their buddies and everyone's records, and rendering the
+    notices, is most of a step's work; done ahead, only the compare-and-set writes
+    and the sends are left for the due moment. A timer that changes in between (an
+    OK, an EXTEND) fails its compare-and-set and is stepped again the careful way.
+    """
+    from .batch import commit, decide
+
+    now = line.now()
+    due = line.store.armed(second + 1, limit=MAX_PREPARED)
+    plans = sorted(decide(line, [pid for pid, _ in due], now, until=second + 1), key=lambda p: p.due)
+    if not plans:
+        return 0
+    if any(p.rounds for p in plans):  # notices wait from now until these alerts are out
+        with line.redis.pipeline(transaction=False) as pipe:
+            alerts_going_out(line, pipe, f"due-{second}", plans[-1].due + 1.0)
+            pipe.execute()
+    stepped, part, i = 0, 0, 0
+    while i < len(plans):
+        wait = plans[i].due - line.now()
+        if wait > 0:
+            time.sleep(min(wait, 2.0))
+            continue
+        now = line.now()
+        j = i
+        while j < len(plans) and plans[j].due <= now and j - i < STEP_BATCH:
+            j += 1
+        began = time.monotonic()
+        rounds, careful, texts = commit(line, plans[i:j])
+        for pid in careful:  # changed since it was decided: step it under WATCH
+            rounds += _step(line, pid, now)
+        _dispatch(line, rounds, now, part, wait=False)
+        if texts:
+            queue_drain(line, now)
+        log.info("stepped %d timers decided ahead in %.3f s (%d again under WATCH), %.3f s after their time; "
+                 "%d rounds", j - i, time.monotonic() - began, len(careful), now - plans[i].due, len(rounds))
+        stepped, part, i = stepped + (j - i), part + 1, j
+    return stepped
+
+
+MAX_PREPARED = 20000  # timers of one second decided ahead; beyond that, the rest are stepped at their time
+
+
+def _dispatch(line, rounds, now: float, part: int, wait: bool) -> None:
+    """Hand a part's alert rounds to a sender: here (in the background unless `wait`) or the general worker."""
+    if rounds and wait:
+        deliver(line, rounds, now)
+    elif rounds and part % 2:
+        # Every other part goes to the general worker: sending is CPU work, and it has its own CPU.
+        line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now), result_ttl=0, failure_ttl=DAY,
+                                       description="alert rounds")
+    elif rounds:
+        _deliver_later(line, rounds, now)
+
+
 def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
     """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped.
 
@@ -133,14 +191,7 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
         texts += n
         total_rounds += len(rounds)
         total_careful += len(careful)
-        if rounds and wait:
-            deliver(line, rounds, now)
-        elif rounds and (i // STEP_BATCH) % 2:
-            # Every other part goes to the general worker: sending is CPU work, and it has its own CPU.
-            line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now), result_ttl=0, failure_ttl=DAY,
-                                           description="alert rounds")
-        elif rounds:
-            _deliver_later(line, rounds, now)
+        _dispatch(line, rounds, now, i // STEP_BATCH, wait)
     if texts:
         queue_drain(line, now)
     log.info("stepped %d timers in %.3f s (%d again under WATCH), the first %.3f s after its time; %d rounds",
@@ -159,6 +210,11 @@ def drain() -> None:
     from .batch import drain_outbox
 
     line = current()
+    if alerts_in_progress(line):
+        # Alerts are being handed over: these notices only tell the member, so they go after.
+        line.queues[DEFAULT].enqueue_in(timedelta(seconds=1), drain, result_ttl=0, failure_ttl=DAY,
+                                        description="send notices")
+        return
     # Small chunks, each a short job, so a worker is never held long by notices.
     left = drain_outbox(line, limit=DRAIN_CHUNK)
     if line.redis.hlen(Keys.outbox) > left:

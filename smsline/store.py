@@ -41,6 +41,7 @@ class Keys:
     outage_notice = P + "outage"        # organizers were told the line cannot alarm
     sim_log = P + "sim:log"             # local transport: every text, for the simulator
     outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
+    wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
 
 
 # A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).

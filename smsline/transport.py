@@ -6,6 +6,7 @@ import logging
 import secrets
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from .phones import mask
@@ -50,6 +51,15 @@ class Transport:
             except SendError as e:
                 out.append(e)
         return out
+
+    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> Future:
+        """Like send_many, but returns at once: a Future of the results (done already here)."""
+        future: Future = Future()
+        try:
+            future.set_result(self.send_many(texts, status_callback))
+        except Exception as e:  # pragma: no cover - send_many turns send failures into results
+            future.set_exception(e)
+        return future
 
 
 class RecordingTransport(Transport):
@@ -140,12 +150,14 @@ class TwilioTransport(Transport):
         return msg.sid
 
     def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
+        return self.submit_many(texts, status_callback).result() if texts else []
+
+    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> Future:
+        """Start sending on the loop and return at once; the requests queue for the in-flight bound."""
         import asyncio
 
-        if not texts:
-            return []
         loop = self._event_loop()  # even one text: the in-flight bound lives on this loop
-        return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop).result()
+        return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop)
 
     def warm_up(self) -> None:
         """Start the sending loop and its HTTP session before the first text needs them."""
