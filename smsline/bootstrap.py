@@ -81,8 +81,10 @@ def redis_from(settings) -> Redis:
 def build(settings=None, *, redis=None, transport=None, clock=None) -> Line:
     """Wire a Line from settings; tests pass fakeredis, a recording transport and a clock."""
     global _current
-    # twilio-python logs every request at INFO; keep numbers and bodies out of the logs.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    # twilio-python logs every request at INFO (ten lines each, from both its clients): keep numbers and
+    # bodies out of the logs, and the CPU for the alerts.
+    for name in ("twilio.http_client", "twilio.async_http_client"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     settings = settings or config_mod.from_env()
     redis = redis if redis is not None else redis_from(settings)
     transport = transport if transport is not None else transport_mod.build(settings, redis)

@@ -163,6 +163,16 @@ class TwilioTransport(Transport):
         """Start the sending loop and its HTTP session before the first text needs them."""
         self._event_loop()
 
+    def close(self) -> None:
+        """Close the sending loop's HTTP session and stop the loop (tests; the worker just exits)."""
+        import asyncio
+
+        with self._loop_lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(self._async_client.http_client.close(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+
     def _event_loop(self):
         import asyncio
 
