@@ -43,11 +43,12 @@ class Plan(NamedTuple):
     rounds: list  # (pid, tid, round) recorded by cmds
     texts: int  # notices cmds put in the outbox
     next_at: float | None  # when the timer's following step falls due, if it stays live
+    ready: list  # alerts rendered ahead: (pid, tid, round, field, number, number hash, body)
 
 
 def step_batch(line, pids: list[str], now: float) -> tuple[list[tuple[str, int, int]], list[str], int]:
     """Step these due timers. Returns (alert rounds recorded, pids left for the careful path, texts queued)."""
-    return commit(line, decide(line, pids, now))
+    return commit(line, decide(line, pids, now))[:3]
 
 
 def decide(line, pids: list[str], now: float, until: float | None = None) -> list[Plan]:
@@ -56,8 +57,11 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
     Each timer due by `now` (or, preparing early, by `until`) is stepped as of
     max(now, its due time): decided ahead, a step is exactly what it would be at
     its time, and commit() applies it only at its time and only if nothing changed.
+    Preparing early, the alerts are rendered too, so that at the due moment only
+    the writes and the sends are left.
     """
-    from .service import Directory, outgoing, round_commands
+    from . import messages
+    from .service import Directory, outgoing, round_commands, text_fields
 
     store, r = line.store, line.redis
     horizon = now if until is None else until
@@ -82,11 +86,20 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         new, effects = session.tick(t, t.version, t.next_stage, at, people, line.timing)
         if new is t:
             continue
-        cmds, rounds, texts = store.timer_commands(pid, new, at), [], 0
+        cmds, rounds, texts, ready = store.timer_commands(pid, new, at), [], 0, []
         for e in effects:
             if isinstance(e, Alert):
                 cmds += round_commands(pid, new, e, at)
                 rounds.append((pid, new.tid, e.round))
+                for rid in e.to if until is not None else ():
+                    person = d.person(rid)
+                    number, lang = person.get("number"), person.get("lang", "en")
+                    if not number or d.opted_out(number):
+                        continue  # the sender finds it so and hands it on
+                    key = "alert_last" if rid in e.last_to else e.key
+                    body = messages.render(key, lang, **text_fields(line, lang, e.fields, at, member=pid, d=d))
+                    ready.append((pid, new.tid, e.round, f"{e.round}:{rid}", number, store.number_hash(number),
+                                  body))
             elif isinstance(e, Tell):
                 uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
                 for rid in e.to:
@@ -95,12 +108,14 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
                         cmds.append(["HSET", Keys.outbox, o.id, json.dumps(o.as_dict())])
                         texts += 1
         plans.append(Plan(pid, rec, t.next_at, cmds, rounds, texts,
-                          new.next_at if new.live else None))
+                          new.next_at if new.live else None, ready))
     return plans
 
 
-def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[str], int]:
-    """Apply decided steps, each only if its timer is unchanged. Returns (rounds, pids changed meanwhile, texts)."""
+def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[str], int, list]:
+    """Apply decided steps, each only if its timer is unchanged.
+
+    Returns (rounds, pids changed meanwhile, texts queued, alerts rendered ahead for the rounds)."""
     r = line.redis
     cas = r.register_script(CAS)
     with r.pipeline(transaction=False) as pipe:
@@ -110,7 +125,8 @@ def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[st
     done = [p for p, ok in zip(plans, applied) if ok]
     retry = [p.pid for p, ok in zip(plans, applied) if not ok]
     _schedule(line, [p.next_at for p in done if p.next_at is not None])
-    return [rd for p in done for rd in p.rounds], retry, sum(p.texts for p in done)
+    return ([rd for p in done for rd in p.rounds], retry, sum(p.texts for p in done),
+            [x for p in done for x in p.ready])
 
 
 def _schedule(line, next_ats: list[float]) -> None:
@@ -126,8 +142,10 @@ def _schedule(line, next_ats: list[float]) -> None:
         pipe.execute()
 
 
-def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
+def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
     """Send alert rounds: claim each pending recipient, text them all concurrently, record the outcome.
+
+    `ready`: alerts rendered ahead (see decide); the others are rendered here.
 
     A text Twilio refuses for good (opted out, invalid) or cannot take within
     HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
@@ -156,9 +174,10 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
     size = max(1, line.settings.send_concurrency // 2)
     window: deque = deque()
     token = secrets.token_hex(6)
+    rendered = {((p, t, rnd), f): (number, h, body) for p, t, rnd, f, number, h, body in ready}
     try:
         for i in range(0, len(candidates), size):
-            window.append(_submit_chunk(line, candidates[i:i + size], specs, now, failed, token))
+            window.append(_submit_chunk(line, candidates[i:i + size], specs, now, failed, token, rendered))
             while len(window) >= WINDOW:
                 _record_chunk(line, *window.popleft(), specs, now, outcome, failed)
         while window:
@@ -185,7 +204,7 @@ def alerts_in_progress(line) -> bool:
     return bool(line.redis.zrangebyscore(Keys.wave, line.now(), "+inf", start=0, num=1))
 
 
-def _submit_chunk(line, candidates, specs, now, failed, token):
+def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
     """Claim these recipients, render their alerts, and start sending; returns what to record."""
     from . import messages
     from .service import Directory, text_fields
@@ -195,14 +214,24 @@ def _submit_chunk(line, candidates, specs, now, failed, token):
     with r.pipeline(transaction=False) as pipe:
         for (pid, tid, _), f in candidates:
             store._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(line.now())], client=pipe)
+        for c in candidates:  # rendered ahead: has the number opted out since?
+            if c in rendered:
+                pipe.sismember(Keys.optout, rendered[c][1])
         alerts_going_out(line, pipe, token, line.now() + WAVE_SECONDS)
-        claimed = [c for c, ok in zip(candidates, pipe.execute()) if ok]
+        out = pipe.execute()
+    claimed = [c for c, ok in zip(candidates, out) if ok]
+    stopped = {c for c, flag in zip([c for c in candidates if c in rendered], out[len(candidates):]) if flag}
     d = Directory(store)
-    d.prefetch(pids=[f.split(":", 1)[1] for _, f in claimed] + [k[0] for k, _ in claimed])
+    d.prefetch(pids=[f.split(":", 1)[1] for c, f in claimed if (c, f) not in rendered]
+               + [k[0] for k, f in claimed if (k, f) not in rendered])
     work, marks = [], []
     for rkey, f in claimed:
         pid, tid, _ = rkey
         rid = f.split(":", 1)[1]
+        if (rkey, f) in rendered and (rkey, f) not in stopped:
+            number, _, body = rendered[(rkey, f)]
+            work.append((rkey, f, rid, number, body))
+            continue
         person = d.person(rid)
         number = person.get("number")
         if not number or d.opted_out(number):

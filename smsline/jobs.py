@@ -31,7 +31,8 @@ CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this 
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
 DRAIN_CHUNK = 100
-STEP_BATCH = 250  # timers stepped before their alerts are handed on  # timers stepped at once: their Redis round trips overlap
+ARM_EARLY = 2  # seconds before its second that a due job starts, to decide its steps ahead
+STEP_BATCH = 250  # timers stepped (or applied) at once, before their alerts are handed on
 
 
 def send_retry() -> Retry:
@@ -51,12 +52,14 @@ def schedule_due(line, at: float, pipe=None) -> None:
     """Arm the job for the second `at` falls in; one job per second.
 
     RQ schedules whole seconds and its scheduler polls once a second, so a job set
-    for second S starts anywhere in S..S+1. It is set a second early instead and
-    waits for its timers: they are stepped on time, and never before.
+    for second S starts anywhere in S..S+1. It is set two seconds early instead,
+    decides its timers' steps meanwhile, and applies each at its time: on time,
+    and never before.
     """
     second = int(math.floor(at))
     line.queues[HIGH].enqueue_at(
-        datetime.fromtimestamp(second - 1, timezone.utc), run_due, second, job_id=due_job_id(second), pipeline=pipe,
+        datetime.fromtimestamp(second - ARM_EARLY, timezone.utc), run_due, second, job_id=due_job_id(second),
+        pipeline=pipe,
         result_ttl=0, failure_ttl=DAY, description="due timers")
 
 
@@ -90,7 +93,7 @@ _deliveries: ThreadPoolExecutor | None = None
 _pending: set = set()
 
 
-def _deliver_later(line, rounds, now) -> None:
+def _deliver_later(line, rounds, now, ready=()) -> None:
     """Send rounds in the background so the next due timers are stepped meanwhile.
 
     The rounds are already recorded: if this process dies mid-send, the sweep sends what is left.
@@ -98,7 +101,7 @@ def _deliver_later(line, rounds, now) -> None:
     global _deliveries
     if _deliveries is None:
         _deliveries = ThreadPoolExecutor(max_workers=4, thread_name_prefix="deliver")
-    future = _deliveries.submit(deliver, line, rounds, now)
+    future = _deliveries.submit(deliver, line, rounds, now, ready)
     _pending.add(future)
     future.add_done_callback(_pending.discard)
 
@@ -119,17 +122,33 @@ def _step_prepared(line, second: int) -> int:
     and the sends are left for the due moment. A timer that changes in between (an
     OK, an EXTEND) fails its compare-and-set and is stepped again the careful way.
     """
-    from .batch import commit, decide
+    from .batch import decide
 
-    now = line.now()
-    due = line.store.armed(second + 1, limit=MAX_PREPARED)
-    plans = sorted(decide(line, [pid for pid, _ in due], now, until=second + 1), key=lambda p: p.due)
+    pids = [pid for pid, at in line.store.armed(second + 1, limit=MAX_PREPARED) if at > line.now()]
+    plans: list = []
+    for i in range(0, len(pids), STEP_BATCH):  # soonest first, for as long as there is time
+        if plans and line.now() >= plans[0].due - PREPARE_MARGIN:
+            break  # the rest are stepped at their time
+        plans += decide(line, pids[i:i + STEP_BATCH], line.now(), until=second + 1)
+    plans.sort(key=lambda p: p.due)
     if not plans:
         return 0
-    if any(p.rounds for p in plans):  # notices wait from now until these alerts are out
+    token = f"due-{second}"
+    if any(p.rounds for p in plans):  # notices wait from now until these alerts are with their senders
         with line.redis.pipeline(transaction=False) as pipe:
-            alerts_going_out(line, pipe, f"due-{second}", plans[-1].due + 1.0)
+            alerts_going_out(line, pipe, token, plans[-1].due + 1.0)
             pipe.execute()
+    try:
+        return _apply(line, plans)
+    finally:
+        # The senders mark their own sending; the general worker takes their share before any notice.
+        line.redis.zrem(Keys.wave, token)
+
+
+def _apply(line, plans) -> int:
+    """Apply decided steps at their due times, a part at a time, each part's rounds handed on at once."""
+    from .batch import commit
+
     stepped, part, i = 0, 0, 0
     while i < len(plans):
         wait = plans[i].due - line.now()
@@ -141,10 +160,10 @@ def _step_prepared(line, second: int) -> int:
         while j < len(plans) and plans[j].due <= now and j - i < STEP_BATCH:
             j += 1
         began = time.monotonic()
-        rounds, careful, texts = commit(line, plans[i:j])
+        rounds, careful, texts, ready = commit(line, plans[i:j])
         for pid in careful:  # changed since it was decided: step it under WATCH
             rounds += _step(line, pid, now)
-        _dispatch(line, rounds, now, part, wait=False)
+        _dispatch(line, rounds, now, part, wait=False, ready=ready)
         if texts:
             queue_drain(line, now)
         log.info("stepped %d timers decided ahead in %.3f s (%d again under WATCH), %.3f s after their time; "
@@ -154,18 +173,19 @@ def _step_prepared(line, second: int) -> int:
 
 
 MAX_PREPARED = 20000  # timers of one second decided ahead; beyond that, the rest are stepped at their time
+PREPARE_MARGIN = 0.05  # stop deciding ahead this close to the first due time
 
 
-def _dispatch(line, rounds, now: float, part: int, wait: bool) -> None:
+def _dispatch(line, rounds, now: float, part: int, wait: bool, ready: list = ()) -> None:
     """Hand a part's alert rounds to a sender: here (in the background unless `wait`) or the general worker."""
     if rounds and wait:
-        deliver(line, rounds, now)
+        deliver(line, rounds, now, ready)
     elif rounds and part % 2:
         # Every other part goes to the general worker: sending is CPU work, and it has its own CPU.
-        line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now), result_ttl=0, failure_ttl=DAY,
+        line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now, ready), result_ttl=0, failure_ttl=DAY,
                                        description="alert rounds")
     elif rounds:
-        _deliver_later(line, rounds, now)
+        _deliver_later(line, rounds, now, ready)
 
 
 def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
@@ -254,9 +274,9 @@ class RoundIncomplete(RuntimeError):
     """Some texts were not accepted yet; raising makes RQ retry with back-off."""
 
 
-def deliver_rounds(rounds: list, now: float) -> dict:
+def deliver_rounds(rounds: list, now: float, ready: list = ()) -> dict:
     """Rounds the alarms worker handed over (recorded already: if this job is lost, the sweep sends them)."""
-    return deliver(current(), [tuple(r) for r in rounds], now)
+    return deliver(current(), [tuple(r) for r in rounds], now, ready)
 
 
 def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dict:
@@ -268,11 +288,11 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
     return outcome
 
 
-def deliver(line, rounds: list[tuple[str, int, int]], now: float) -> dict:
+def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
     """Send alert rounds (see batch.deliver)."""
     from .batch import deliver as deliver_batch
 
-    return deliver_batch(line, rounds, now)
+    return deliver_batch(line, rounds, now, ready)
 
 
 def _send_many(line, texts: list[tuple[str, str]]) -> list:
