@@ -39,9 +39,9 @@ class Plan(NamedTuple):
     pid: str
     rec: bytes
     due: float
-    cmds: list
-    rounds: list  # (pid, tid, round) recorded by cmds
-    texts: int  # notices cmds put in the outbox
+    writes: str  # the step's Redis commands, as the compare-and-set script takes them (JSON)
+    rounds: list  # (pid, tid, round) recorded by the writes
+    texts: int  # notices the writes put in the outbox
     next_at: float | None  # when the timer's following step falls due, if it stays live
     ready: list  # alerts rendered ahead: (pid, tid, round, field, number, number hash, body)
 
@@ -107,7 +107,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
                     if o:
                         cmds.append(["HSET", Keys.outbox, o.id, json.dumps(o.as_dict())])
                         texts += 1
-        plans.append(Plan(pid, rec, t.next_at, cmds, rounds, texts,
+        plans.append(Plan(pid, rec, t.next_at, json.dumps(cmds), rounds, texts,
                           new.next_at if new.live else None, ready))
     return plans
 
@@ -120,7 +120,7 @@ def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[st
     cas = r.register_script(CAS)
     with r.pipeline(transaction=False) as pipe:
         for p in plans:
-            cas(keys=[Keys.timer.format(pid=p.pid)], args=[p.rec, json.dumps(p.cmds)], client=pipe)
+            cas(keys=[Keys.timer.format(pid=p.pid)], args=[p.rec, p.writes], client=pipe)
         applied = pipe.execute() if plans else []
     done = [p for p, ok in zip(plans, applied) if ok]
     retry = [p.pid for p, ok in zip(plans, applied) if not ok]

@@ -146,10 +146,10 @@ def _step_prepared(line, second: int) -> int:
 
 
 def _apply(line, plans) -> int:
-    """Apply decided steps at their due times, a part at a time, each part's rounds handed on at once."""
+    """Apply decided steps at their due times, all that are due in one pipeline, and hand their rounds on."""
     from .batch import commit
 
-    stepped, part, i = 0, 0, 0
+    stepped, i = 0, 0
     while i < len(plans):
         wait = plans[i].due - line.now()
         if wait > 0:
@@ -157,19 +157,37 @@ def _apply(line, plans) -> int:
             continue
         now = line.now()
         j = i
-        while j < len(plans) and plans[j].due <= now and j - i < STEP_BATCH:
+        while j < len(plans) and plans[j].due <= now and j - i < APPLY_BATCH:
             j += 1
         began = time.monotonic()
         rounds, careful, texts, ready = commit(line, plans[i:j])
         for pid in careful:  # changed since it was decided: step it under WATCH
             rounds += _step(line, pid, now)
-        _dispatch(line, rounds, now, part, wait=False, ready=ready)
+        _hand_on(line, rounds, ready, now)
         if texts:
             queue_drain(line, now)
         log.info("stepped %d timers decided ahead in %.3f s (%d again under WATCH), %.3f s after their time; "
                  "%d rounds", j - i, time.monotonic() - began, len(careful), now - plans[i].due, len(rounds))
-        stepped, part, i = stepped + (j - i), part + 1, j
+        stepped, i = stepped + (j - i), j
     return stepped
+
+
+APPLY_BATCH = 2000  # decided steps applied in one pipeline
+
+
+def _hand_on(line, rounds, ready, now: float) -> None:
+    """Half the rounds to the general worker (sending is CPU work, and it has its own CPU), half sent here."""
+    if len(rounds) < SPLIT_ROUNDS:
+        _dispatch(line, rounds, now, 0, wait=False, ready=ready)
+        return
+    theirs = set(rounds[:len(rounds) // 2])
+    _dispatch(line, rounds[:len(rounds) // 2], now, 1, wait=False,
+              ready=[x for x in ready if tuple(x[:3]) in theirs])
+    _dispatch(line, rounds[len(rounds) // 2:], now, 0, wait=False,
+              ready=[x for x in ready if tuple(x[:3]) not in theirs])
+
+
+SPLIT_ROUNDS = 50  # fewer rounds than this are sent by this worker alone: handing over costs more
 
 
 MAX_PREPARED = 20000  # timers of one second decided ahead; beyond that, the rest are stepped at their time
