@@ -297,41 +297,19 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
 
 
 def drain_outbox(line, limit: int = 2000) -> int:
-    """Send the notices batches queued, once each: a claim per id, removed from the outbox when sent."""
-    from .jobs import CLAIM_SECONDS, _send_many
+    """Send the notices batches queued, once each; each leaves the outbox when sent or failed for good.
 
-    r = line.redis
+    Returns how many are left for a later drain (not accepted yet, or held by another sender)."""
+    from .sending import send_once
+
     items = []
-    for k, v in r.hscan_iter(Keys.outbox, count=500):
-        items.append((k.decode(), json.loads(v)))
+    for _, v in line.redis.hscan_iter(Keys.outbox, count=500):
+        items.append(json.loads(v))
         if len(items) >= limit:
             break
     if not items:
         return 0
-    with r.pipeline(transaction=False) as pipe:
-        for mid, _ in items:
-            pipe.set(Keys.sent.format(mid=mid), "sending", nx=True, ex=CLAIM_SECONDS)
-        got = pipe.execute()
-    mine = [it for it, ok in zip(items, got) if ok]
-    others = [mid for (mid, _), ok in zip(items, got) if not ok]
-    if others:
-        # Sent or given up on by a drainer that died before removing it: remove it now.
-        states = r.mget([Keys.sent.format(mid=mid) for mid in others])
-        done = [mid for mid, st in zip(others, states) if st and st != b"sending"]
-        if done:
-            r.hdel(Keys.outbox, *done)
-    results = _send_many(line, [(t["to"], t["body"]) for _, t in mine])
-    left = 0
-    with r.pipeline(transaction=False) as pipe:
-        for (mid, t), res in zip(mine, results):
-            if isinstance(res, str) or not res.retryable:
-                pipe.hdel(Keys.outbox, mid)
-                pipe.set(Keys.sent.format(mid=mid), "sent" if isinstance(res, str) else f"failed:{res.code}",
-                         ex=2 * DAY)
-                if isinstance(res, str) and t.get("ref"):
-                    pipe.set(Keys.sid_ref.format(sid=res), json.dumps(t["ref"]), ex=2 * DAY)
-            else:
-                pipe.delete(Keys.sent.format(mid=mid))
-                left += 1
-        pipe.execute()
-    return left
+    out = send_once(line, items)
+    if out.finished:
+        line.redis.hdel(Keys.outbox, *[t["id"] for t in out.finished])
+    return len(out.retry) + len(out.busy)

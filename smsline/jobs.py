@@ -20,14 +20,12 @@ from rq import Retry
 from . import session
 from .batch import alerts_going_out, alerts_in_progress
 from .bootstrap import DEFAULT, HIGH, SEND, current
-from .phones import mask
 from .store import DAY, Keys
-from .transport import SendError
+from .sending import CLAIM_SECONDS, send_once
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10
-CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
 HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
 DRAIN_CHUNK = 100
@@ -313,39 +311,10 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = 
     return deliver_batch(line, rounds, now, ready)
 
 
-def _send_many(line, texts: list[tuple[str, str]]) -> list:
-    """Hand texts to the transport at once; it keeps within SMSLINE_SEND_CONCURRENCY."""
-    results = line.transport.send_many(texts, status_callback=line.status_callback())
-    for (number, _), res in zip(texts, results):
-        if isinstance(res, SendError):
-            log.warning("text to %s not accepted: %s", mask(number), res)
-    return results
-
-
 def send_texts(texts: list[dict]) -> None:
-    """Send notifications once each: a claim per message id survives job retries."""
-    line = current()
-    r = line.redis
-    todo = []
-    for t in texts:
-        key = Keys.sent.format(mid=t["id"])
-        if line.store.opted_out(t["to"]):
-            continue
-        if r.set(key, "sending", nx=True, ex=CLAIM_SECONDS):
-            todo.append((key, t))
-    results = _send_many(line, [(t["to"], t["body"]) for _, t in todo])
-    retry = False
-    for (key, t), res in zip(todo, results):
-        if isinstance(res, str):
-            r.set(key, "sent", ex=2 * DAY)
-            if t.get("ref"):
-                r.set(Keys.sid_ref.format(sid=res), json.dumps(t["ref"]), ex=2 * DAY)
-        elif res.retryable:
-            r.delete(key)
-            retry = True
-        else:
-            r.set(key, f"failed:{res.code}", ex=2 * DAY)
-    if retry:
+    """Send notifications once each (a claim per message id survives job retries and crashes)."""
+    out = send_once(current(), texts)
+    if out.retry or out.busy:
         raise RoundIncomplete("some texts were not accepted yet")
 
 

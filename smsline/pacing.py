@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 # second late, and the credit keeps the average at the rate).
 BURST_SECONDS = 1.0
 CREDIT_SECONDS = 1.0
-CLAIM_SECONDS = 60        # a bulk send's claim; a send takes at most Twilio's timeout
 STALE_SECONDS = 90        # a chunk older than this was abandoned by a dead worker
 CHAIN_SECONDS = 15        # the chain's liveness mark; the sweep kicks a chain that died
 MAX_ATTEMPTS = 8
@@ -214,35 +213,14 @@ def _continue(line: Line, now: float) -> None:
 
 
 def _send_chunk(line: Line, cid: str, texts: list[dict]) -> int:
-    from .jobs import _send_many
+    from .sending import send_once
 
+    out = send_once(line, texts)
+    finished, retry = out.finished, list(out.busy)  # busy: another sender holds it now; look again later
+    for t in out.retry:
+        t["n"] = t.get("n", 0) + 1
+        (retry if t["n"] < MAX_ATTEMPTS else finished).append(t)
     r = line.redis
-    todo, finished, retry = [], [], []
-    for t in texts:
-        claim = Keys.sent.format(mid=t["id"])
-        if line.store.opted_out(t["to"]):
-            finished.append(t)
-        elif r.set(claim, "sending", nx=True, ex=CLAIM_SECONDS):
-            todo.append(t)
-        elif (r.get(claim) or b"").startswith(b"sending"):
-            retry.append(t)  # another sender holds it right now; look again later
-        else:
-            finished.append(t)  # sent (or failed for good) before a crash: never twice
-    results = _send_many(line, [(t["to"], t["body"]) for t in todo])
-    sent = 0
-    for t, res in zip(todo, results):
-        claim = Keys.sent.format(mid=t["id"])
-        if isinstance(res, str):
-            r.set(claim, "sent", ex=2 * DAY)
-            finished.append(t)
-            sent += 1
-        elif res.retryable and t.get("n", 0) + 1 < MAX_ATTEMPTS:
-            r.delete(claim)
-            t["n"] = t.get("n", 0) + 1
-            retry.append(t)
-        else:
-            r.set(claim, f"failed:{res.code}", ex=2 * DAY)
-            finished.append(t)
     with r.pipeline() as pipe:
         if retry:
             pipe.rpush(BulkKeys.outbox, *[_entry(t) for t in retry])
@@ -250,7 +228,7 @@ def _send_chunk(line: Line, cid: str, texts: list[dict]) -> int:
         pipe.zrem(BulkKeys.chunks, cid)
         pipe.execute()
     _finish(line, finished)
-    return sent
+    return len(out.sent)
 
 
 def _finish(line: Line, texts: list[dict]) -> None:

@@ -1,0 +1,94 @@
+"""Texts that are not alerts (notices, invitations, broadcasts), each sent at most once.
+
+Every such text has an id. `send_once` claims `sl:sent:<id>` before sending it,
+so two workers, a retried job or a resumed chain never send it twice; sends go
+out a chunk at a time and each chunk is recorded as soon as Twilio answers it,
+so a worker that dies mid-batch leaves at most one chunk claimed and unrecorded.
+Such a claim lapses after CLAIM_SECONDS and the text is tried again: a text is
+only ever sent twice when Twilio took it and the answer was lost.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from .phones import mask
+from .store import DAY, Keys
+from .transport import OPTED_OUT, SendError
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
+
+
+@dataclass
+class Outcome:
+    """What became of each text handed to send_once (the text dicts themselves)."""
+
+    sent: list = field(default_factory=list)  # accepted by Twilio
+    done: list = field(default_factory=list)  # failed for good, opted out, or finished by an earlier attempt
+    retry: list = field(default_factory=list)  # not accepted yet (5xx, 429, network): worth another try
+    busy: list = field(default_factory=list)  # claimed by another sender (or one that died): look again later
+
+    @property
+    def finished(self) -> list:
+        return self.sent + self.done
+
+
+def send_once(line, texts: list[dict]) -> Outcome:
+    """Send texts ({"id", "to", "body", optional "ref"}) at most once each; see the module's docstring."""
+    out = Outcome()
+    if not texts:
+        return out
+    r, store = line.redis, line.store
+    claims = [Keys.sent.format(mid=t["id"]) for t in texts]
+    with r.pipeline(transaction=False) as pipe:
+        for t, claim in zip(texts, claims):
+            pipe.sismember(Keys.optout, store.number_hash(t["to"]))
+            pipe.set(claim, "sending", nx=True, ex=CLAIM_SECONDS)
+        got = pipe.execute()
+    todo, others = [], []
+    with r.pipeline(transaction=False) as pipe:
+        for t, claim, opted_out, mine in zip(texts, claims, got[0::2], got[1::2]):
+            if mine and opted_out:
+                pipe.set(claim, f"failed:{OPTED_OUT}", ex=2 * DAY)  # never to a number that said stop
+                out.done.append(t)
+            elif mine:
+                todo.append(t)
+            else:
+                others.append(t)
+        for t in others:
+            pipe.get(Keys.sent.format(mid=t["id"]))
+        answers = pipe.execute()
+    states = answers[len(answers) - len(others):]
+    for t, state in zip(others, states):
+        (out.busy if state is None or state.startswith(b"sending") else out.done).append(t)
+    size = max(1, line.settings.send_concurrency)
+    for i in range(0, len(todo), size):
+        _send_chunk(line, todo[i:i + size], out)
+    return out
+
+
+def _send_chunk(line, chunk: list[dict], out: Outcome) -> None:
+    results = line.transport.send_many([(t["to"], t["body"]) for t in chunk],
+                                       status_callback=line.status_callback())
+    with line.redis.pipeline(transaction=False) as pipe:
+        for t, res in zip(chunk, results):
+            claim = Keys.sent.format(mid=t["id"])
+            if isinstance(res, str):
+                pipe.set(claim, "sent", ex=2 * DAY)
+                if t.get("ref"):
+                    pipe.set(Keys.sid_ref.format(sid=res), json.dumps(t["ref"]), ex=2 * DAY)
+                out.sent.append(t)
+                continue
+            log.warning("text to %s not accepted: %s", mask(t["to"]), res)
+            if isinstance(res, SendError) and res.ambiguous:
+                out.retry.append(t)  # Twilio may have it: the claim stays until it lapses, then one more try
+            elif isinstance(res, SendError) and res.retryable:
+                pipe.delete(claim)
+                out.retry.append(t)
+            else:
+                pipe.set(claim, f"failed:{getattr(res, 'code', None)}", ex=2 * DAY)
+                out.done.append(t)
+        pipe.execute()
