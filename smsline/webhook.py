@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from . import service
 from .phones import mask
@@ -17,7 +17,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 
 MAX_BODY = 1600
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
 def _line():
@@ -36,10 +35,10 @@ def _signed() -> bool:
 
 
 def _twiml(replies: list[str]) -> Response:
-    """One <Message> per reply: byte for byte what twilio's MessagingResponse writes, at a twentieth of its cost."""
-    messages = "".join(f"<Message>{escape(text)}</Message>" if text else "<Message />" for text in replies)
-    xml = f"{XML_DECLARATION}<Response>{messages}</Response>" if replies else f"{XML_DECLARATION}<Response />"
-    return Response(xml.encode("utf-8", "xmlcharrefreplace"), mimetype="application/xml")
+    resp = MessagingResponse()
+    for text in replies:
+        resp.message(text)
+    return Response(str(resp), mimetype="application/xml")
 
 
 @bp.post("/sms")

@@ -111,36 +111,3 @@ def test_organizers_are_told_once_when_workers_stop_and_once_when_back(world):
     assert monitor.check(world.line) == "up"
     assert monitor.check(world.line) is None
     assert len(world.take(ORGANIZER)) == 1
-
-
-def _library_twiml(replies: list[str]) -> bytes:
-    from twilio.twiml.messaging_response import MessagingResponse
-
-    resp = MessagingResponse()
-    for text in replies:
-        resp.message(text)
-    return str(resp).encode("utf-8", "xmlcharrefreplace")
-
-
-TRICKY = ["Fish & chips <b>bold</b> > 3", "]]> \"quoted\" 'single'", "", "a\r\nb\tc", "\u20ac{[~]}|^\\",
-          "\u00e9\u00f1 \u0394\u03a6 \U0001F697", "lone surrogate \ud83d", "&amp; already escaped", "\x01\x1f"]
-
-
-@pytest.mark.parametrize("replies", [[], [""], TRICKY[:1], TRICKY, ["one", "", "three"]])
-def test_twiml_is_byte_for_byte_what_twilios_messaging_response_writes(replies):
-    from smsline.webhook import _twiml
-
-    assert _twiml(replies).get_data() == _library_twiml(replies)
-
-
-def test_twiml_of_every_catalog_text_is_what_the_library_writes(world):
-    """Every key in every language, with worst-case fields, through both writers."""
-    from smsline import messages
-    from smsline.webhook import _twiml
-    from tests.test_catalog import worst_fields
-
-    for lang, table in messages.CATALOG.items():
-        texts = [messages.render(key, lang, **worst_fields(template, lang)) for key, template in table.items()]
-        assert _twiml(texts).get_data() == _library_twiml(texts)
-    r = world.post(ORGANIZER, "HELP")
-    assert r.mimetype == "application/xml" and r.content_type == "application/xml; charset=utf-8"
