@@ -157,35 +157,27 @@ def _apply(line, plans) -> int:
         j = i
         while j < len(plans) and plans[j].due <= now and j - i < APPLY_BATCH:
             j += 1
-        began = time.monotonic()
-        rounds, careful, texts, ready = commit(line, plans[i:j])
-        for pid in careful:  # changed since it was decided: step it under WATCH
-            rounds += _step(line, pid, now)
-        _hand_on(line, rounds, ready, now)
-        if texts:
-            queue_drain(line, now)
+        began, due = time.monotonic(), plans[i:j]
+        # Half to the general worker first (sending is CPU work, and it has its own CPU), then half here;
+        # a few are sent here alone, as handing over would cost more than it saves.
+        halves = [(due[:len(due) // 2], 1), (due[len(due) // 2:], 0)] if len(due) >= SPLIT else [(due, 0)]
+        rounds_n = careful_n = 0
+        for half, sender in halves:
+            rounds, careful, texts, ready = commit(line, half)
+            for pid in careful:  # changed since it was decided: step it under WATCH
+                rounds += _step(line, pid, now)
+            _dispatch(line, rounds, now, sender, wait=False, ready=ready)
+            if texts:
+                queue_drain(line, now)
+            rounds_n, careful_n = rounds_n + len(rounds), careful_n + len(careful)
         log.info("stepped %d timers decided ahead in %.3f s (%d again under WATCH), %.3f s after their time; "
-                 "%d rounds", j - i, time.monotonic() - began, len(careful), now - plans[i].due, len(rounds))
+                 "%d rounds", j - i, time.monotonic() - began, careful_n, now - plans[i].due, rounds_n)
         stepped, i = stepped + (j - i), j
     return stepped
 
 
-APPLY_BATCH = 2000  # decided steps applied in one pipeline
-
-
-def _hand_on(line, rounds, ready, now: float) -> None:
-    """Half the rounds to the general worker (sending is CPU work, and it has its own CPU), half sent here."""
-    if len(rounds) < SPLIT_ROUNDS:
-        _dispatch(line, rounds, now, 0, wait=False, ready=ready)
-        return
-    theirs = set(rounds[:len(rounds) // 2])
-    _dispatch(line, rounds[:len(rounds) // 2], now, 1, wait=False,
-              ready=[x for x in ready if tuple(x[:3]) in theirs])
-    _dispatch(line, rounds[len(rounds) // 2:], now, 0, wait=False,
-              ready=[x for x in ready if tuple(x[:3]) not in theirs])
-
-
-SPLIT_ROUNDS = 50  # fewer rounds than this are sent by this worker alone: handing over costs more
+APPLY_BATCH = 2000  # decided steps applied in one pipeline (two, when split between the senders)
+SPLIT = 50  # from this many steps due together, the general worker sends half of their rounds
 
 
 MAX_PREPARED = 20000  # timers of one second decided ahead; beyond that, the rest are stepped at their time
