@@ -18,7 +18,15 @@ as Twilio signs it. Reported: requests/s (completed 200s over the measured
 time), p50/p99/max latency, errors, and the ratio line / bare.
 Goal (issue 7): ratio >= 0.6 and the line's p99 < 50 ms.
 
-Also reported: Redis commands per request on the line (INFO commandstats), and
+The machine is shared, and both apps are CPU-bound on it, so CPU time per
+request is reported too, by process group (the web's gunicorn, the line's Redis
+and workers, this benchmark's own client threads, and everything else the
+machine did meanwhile, which is other people's work). It waits while another
+benchmark (--yield-to, default bench/alarms.py) runs, and runs a round pair
+again when one started during it.
+
+Also reported: Redis commands per request on the line (INFO commandstats; the
+commands a Lua script runs count one each, the script one more), and
 with --profile DIR, where the line's gunicorn spent its py-spy samples during
 its first round (Redis round trips, signature check, TwiML, the line's own
 Python, Flask, gunicorn; a thread blocked on Redis's answer counts as Redis).
@@ -54,6 +62,8 @@ from common import (LoadSampler, harness, line_kwargs, log, machine, percentile,
                     stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
 
 GOAL_RATIO, GOAL_P99 = 0.6, 0.050
+# Benchmarks that must not share the machine with this one: both load the 2 CPUs to the full.
+OTHER_BENCHES = "bench/alarms.py"
 INVITES_PER_ORGANIZER = 10  # an organizer may ADD ten people a day
 
 
@@ -182,6 +192,124 @@ class Load:
         }
 
 
+def _own_lineage() -> set[int]:
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
+
+
+def others_running(scripts: list[str]) -> list[str]:
+    """Command lines of running processes (not this one or its parents) that run one of scripts."""
+    if not scripts or not os.path.isdir("/proc"):
+        return []
+    mine, found = _own_lineage(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in mine:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a == s or a.endswith("/" + s) for a in argv for s in scripts):
+            found.append(" ".join(argv).strip())
+    return found
+
+
+def wait_for_others(scripts: list[str], max_wait: float) -> None:
+    """Wait (up to max_wait s) until none of the other benchmarks runs."""
+    deadline = time.monotonic() + max_wait
+    running = others_running(scripts)
+    if running:
+        log(f"waiting up to {max_wait:.0f} s for another benchmark to finish: {running[0][:120]}")
+    while running and time.monotonic() < deadline:
+        time.sleep(2)
+        running = others_running(scripts)
+    if running:
+        log("another benchmark is still running; going on anyway, its rounds are marked")
+
+
+class OthersWatch:
+    """Polls, during a round pair, whether another benchmark ran at any moment."""
+
+    def __init__(self, scripts: list[str]):
+        self.scripts, self.seen = scripts, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="others-watch")
+
+    def _run(self):
+        while not self.seen and not self._stop.wait(0.5):
+            self.seen = others_running(self.scripts)
+
+    def __enter__(self):
+        self.seen = others_running(self.scripts)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(2)
+
+
+def _cpu_table() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of the process and its reaped children) for every process."""
+    tick, table = os.sysconf("SC_CLK_TCK"), {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            table[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / tick)
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs together)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")  # everything but idle and iowait
+
+
+def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds used so far by each group of process trees, by this process, and by the machine."""
+    if not os.path.isdir("/proc"):
+        return {}
+    table = _cpu_table()
+    children = collections.defaultdict(list)
+    for pid, (ppid, _) in table.items():
+        children[ppid].append(pid)
+    out = {}
+    for name, roots in groups.items():
+        todo, total = list(roots), 0.0
+        while todo:
+            pid = todo.pop()
+            if pid in table:
+                total += table[pid][1]
+                todo.extend(children[pid])
+        out[name] = total
+    out["bench client"] = table.get(os.getpid(), (0, 0.0))[1]
+    out["machine"] = _machine_busy()
+    return out
+
+
+def cpu_per_request(before: dict, after: dict, served: int) -> dict[str, float]:
+    """ms of CPU per request served, by group; 'everything else' is the rest of the machine's busy time."""
+    if not before:
+        return {}
+    used = {k: after[k] - before[k] for k in before}
+    used["everything else"] = used.pop("machine") - sum(used.values())
+    return {k: 1000 * v / max(1, served) for k, v in used.items()}
+
+
 def commands(r) -> collections.Counter:
     return collections.Counter({k.split("_", 1)[1]: v["calls"] for k, v in r.info("commandstats").items()})
 
@@ -286,6 +414,10 @@ def main(argv=None) -> int:
     p.add_argument("--max-load", type=float, default=None,
                    help="wait until the 1-minute load average is below this before starting")
     p.add_argument("--max-load-wait", type=float, default=300)
+    p.add_argument("--yield-to", default=OTHER_BENCHES, metavar="SCRIPTS",
+                   help="comma-separated scripts this benchmark does not run beside: it waits for them before "
+                        "starting and before each round pair, and runs a pair again (at most --rounds times in "
+                        f"all) when one ran during it; '' turns this off (default: {OTHER_BENCHES})")
     p.add_argument("--profile", metavar="DIR", help="py-spy the line's web during its first round (on-CPU)")
     p.add_argument("--json", metavar="FILE")
     args = p.parse_args(argv)
@@ -295,6 +427,8 @@ def main(argv=None) -> int:
     members = args.members
     organizers = [organizer_number(i) for i in range(-(-members // INVITES_PER_ORGANIZER))]
     log(f"machine: {machine()}")
+    others = [s.strip() for s in args.yield_to.split(",") if s.strip()]
+    wait_for_others(others, args.max_load_wait)
     load_before = wait_for_quiet_machine(args.max_load, args.max_load_wait)
     web_cmd = procs.procfile_commands(os.path.join(tree, "Procfile"))["web"]
     log(f"gunicorn settings (the Procfile's web): {web_cmd}")
@@ -320,30 +454,53 @@ def main(argv=None) -> int:
             }
             results = {"bare": [], "line": []}
             rc = line.redis_client()
+            groups = {"web (gunicorn)": {"bare": [p.pid for p in bare.procs if p.name == "web"],
+                                         "line": [p.pid for p in line.procs if p.name == "web"]},
+                      "line's Redis": {"bare": [line.redis.pid], "line": [line.redis.pid]},
+                      "line's workers": {"bare": [p.pid for p in line.procs if p.name == "worker"],
+                                         "line": [p.pid for p in line.procs if p.name == "worker"]}}
             for name in ("bare", "line"):  # warm both up: imports, connection pools, Redis scripts
                 loads[name].run(args.warmup, warmup=0)
+            redone = 0
             with LoadSampler() as load:
-                for rnd in range(args.rounds):
-                    for name in ("bare", "line"):
-                        before = commands(rc)
-                        mem0 = int(rc.info("memory")["used_memory"])
-                        r = loads[name].run(args.seconds)
-                        if name == "line":
-                            r["redis_bytes_per_request"] = (int(rc.info("memory")["used_memory"]) - mem0) / max(
-                                1, r["requests_all"])
-                            delta = commands(rc) - before
-                            # Counted over the round's warm-up second too: per request served in the whole run.
-                            r["redis_cmds_per_request"] = sum(delta.values()) / max(1, r["requests_all"])
-                            r["redis_top"] = ", ".join(f"{k} {v / max(1, r['requests_all']):.1f}"
-                                                       for k, v in delta.most_common(6))
+                rnd = 0
+                while rnd < args.rounds:
+                    wait_for_others(others, args.max_load_wait)
+                    pair = {}
+                    with OthersWatch(others) as watch:
+                        for name in ("bare", "line"):
+                            before = commands(rc)
+                            mem0 = int(rc.info("memory")["used_memory"])
+                            mine = {g: pids[name] for g, pids in groups.items()}
+                            cpu0 = cpu_snapshot(mine)
+                            r = loads[name].run(args.seconds)
+                            r["cpu_ms_per_request"] = cpu_per_request(cpu0, cpu_snapshot(mine), r["requests_all"])
+                            if name == "line":
+                                r["redis_bytes_per_request"] = (int(rc.info("memory")["used_memory"]) - mem0) / max(
+                                    1, r["requests_all"])
+                                delta = commands(rc) - before
+                                # Counted over the round's warm-up second too: per request served in the whole run.
+                                r["redis_cmds_per_request"] = sum(delta.values()) / max(1, r["requests_all"])
+                                r["redis_top"] = ", ".join(f"{k} {v / max(1, r['requests_all']):.1f}"
+                                                           for k, v in delta.most_common(6))
+                            pair[name] = r
+                            log(f"round {rnd + 1} {name:4s}: {r['rps']:7.1f} req/s, p50 {r['p50_ms']:.1f} ms, "
+                                f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, {r['errors']} errors"
+                                + (f" (last: {r['last_error']!r})" if r["errors"] else "")
+                                + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}"
+                                + (f"; Redis commands per request {r['redis_cmds_per_request']:.1f} ({r['redis_top']}),"
+                                   f" Redis memory kept per request {r['redis_bytes_per_request']:.0f} bytes"
+                                   if name == "line" else "")
+                                + "; CPU ms per request: " + ", ".join(
+                                    f"{k} {v:.2f}" for k, v in r["cpu_ms_per_request"].items()))
+                    if watch.seen and redone < args.rounds:
+                        redone += 1
+                        log(f"round {rnd + 1} run again: another benchmark ran during it ({watch.seen[0][:120]})")
+                        continue
+                    for name, r in pair.items():
+                        r["other_benchmark"] = bool(watch.seen)
                         results[name].append(r)
-                        log(f"round {rnd + 1} {name:4s}: {r['rps']:7.1f} req/s, p50 {r['p50_ms']:.1f} ms, "
-                            f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, {r['errors']} errors"
-                            + (f" (last: {r['last_error']!r})" if r["errors"] else "")
-                            + f"; client CPU {r['client_cpu_s']:.1f} s; load {load.samples[-1]:.1f}"
-                            + (f"; Redis commands per request {r['redis_cmds_per_request']:.1f} ({r['redis_top']}),"
-                               f" Redis memory kept per request {r['redis_bytes_per_request']:.0f} bytes"
-                               if name == "line" else ""))
+                    rnd += 1
             if args.profile:  # an extra round, not counted: py-spy slows what it watches
                 spy = start_profile(line, args.profile, args.seconds + 1)
                 r = loads["line"].run(args.seconds)
@@ -357,13 +514,27 @@ def main(argv=None) -> int:
     print()
     print(f"webhook: {machine()}; tree {tree} ({revision(tree)}); {args.clients} clients, "
           f"{args.rounds} rounds x {args.seconds:g} s per app; load {load_before:.1f} before, "
-          f"{load.mean:.1f} mean, {load.peak:.1f} peak")
+          f"{load.mean:.1f} mean, {load.peak:.1f} peak"
+          + (f"; {redone} round pair(s) run again because {', '.join(others)} ran during them" if redone else "")
+          + ("; another benchmark ran during a counted round" if any(r["other_benchmark"] for r in results["line"])
+             else ""))
     print("| app | requests/s | p50 (ms) | p99 (ms) | max (ms) | errors | requests |")
     print("|---|---|---|---|---|---|---|")
     for name, label in (("bare", "bare Flask + RequestValidator"), ("line", "smsline /sms (STATUS, HELP)")):
         s = summary[name]
         print(f"| {label} | {s['rps']:.0f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.0f} "
               f"| {s['errors']} | {s['requests']} |")
+    cpu = {name: {k: sum(r["cpu_ms_per_request"].get(k, 0.0) * r["requests_all"] for r in rs)
+                  / max(1, sum(r["requests_all"] for r in rs)) for k in rs[0].get("cpu_ms_per_request", {})}
+           for name, rs in results.items()}
+    if cpu["line"]:
+        print("CPU per request served (ms; a run's warm-up second included; 'everything else' is the rest of "
+              "the machine, other people's work too):")
+        print("| app | " + " | ".join(cpu["line"]) + " | total |")
+        print("|---|" + "---|" * (len(cpu["line"]) + 1))
+        for name in ("bare", "line"):
+            print(f"| {name} | " + " | ".join(f"{v:.2f}" for v in cpu[name].values())
+                  + f" | {sum(cpu[name].values()):.2f} |")
     print(f"ratio line / bare: {ratio:.2f} (goal >= {GOAL_RATIO}: {'yes' if ratio >= GOAL_RATIO else 'NO'}); "
           f"line p99 {summary['line']['p99_ms']:.1f} ms (goal < {GOAL_P99 * 1000:.0f} ms: "
           f"{'yes' if summary['line']['p99_ms'] < GOAL_P99 * 1000 else 'NO'})")
@@ -371,7 +542,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as f:
             rounds = {k: [{f: v for f, v in r.items() if not f.startswith("_")} for r in rs] for k, rs in results.items()}
             json.dump({"rounds": rounds, "summary": summary, "ratio": ratio, "revision": revision(tree),
-                       "load_mean": load.mean, "load_peak": load.peak}, f, indent=2)
+                       "load_mean": load.mean, "load_peak": load.peak, "rounds_run_again": redone}, f, indent=2)
     return 0
 
 
