@@ -1,6 +1,7 @@
 """The real-process harness itself, checked without the app: the embedded
 Redis, the Twilio stand-in, and Line driving a tiny fake app."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
@@ -175,6 +177,58 @@ def test_standin_honors_its_delay_and_counts_requests_in_flight(twilio):
     assert 0.3 <= elapsed < 0.9
     assert twilio.max_in_flight == 3
     assert len(twilio.wait_for(count=3, timeout=1)) == 3
+
+
+def _asyncio_client(twilio) -> tuple[aiohttp.ClientSession, str]:
+    """An aiohttp session logged in to the stand-in (as twilio-python's async client is), and the Messages URL."""
+    auth = aiohttp.encode_basic_auth(twilio.account_sid, twilio.auth_token)
+    session = aiohttp.ClientSession(headers={"Authorization": auth})
+    return session, f"{twilio.url}/2010-04-01/Accounts/{twilio.account_sid}/Messages.json"
+
+
+def test_standin_holds_a_hundred_requests_in_their_delay_at_once(twilio):
+    """A hundred requests on new connections at once all arrive within the delay and wait it
+    out together, each recorded when it arrived. (A listen backlog of 5, as socketserver's, made
+    most of such a burst retry its connection for one second or more.)"""
+    twilio.delay = 0.8
+
+    async def send_all():
+        session, url = _asyncio_client(twilio)
+
+        async def one(i):
+            async with session.post(url, data={"To": MEMBER, "From": TEST_FROM_NUMBER, "Body": str(i)}) as r:
+                return r.status, time.time()
+
+        async with session:
+            return await asyncio.gather(*(one(i) for i in range(100)))
+
+    start = time.monotonic()
+    answers = asyncio.run(send_all())
+    assert time.monotonic() - start < 3  # one after another would take 80 s
+    assert {status for status, _ in answers} == {201}
+    assert twilio.max_in_flight == 100 and twilio.in_flight == 0
+    answered = {str(i): at for i, (_, at) in enumerate(answers)}
+    assert all(answered[m.body] - m.time >= 0.8 - 0.01 for m in twilio.messages())
+
+
+def test_standin_loses_an_answer_to_the_asyncio_client_too(twilio):
+    """lose_answer drops the connection under aiohttp's client as well: it sees the
+    server disconnect, not an HTTP answer, and the stand-in serves on."""
+    twilio.lose_answer(count=1)
+    form = {"To": MEMBER, "From": TEST_FROM_NUMBER, "Body": "lost"}
+
+    async def send_twice():
+        session, url = _asyncio_client(twilio)
+        async with session:
+            with pytest.raises(aiohttp.ServerDisconnectedError):
+                async with session.post(url, data=form):
+                    pass
+            async with session.post(url, data=dict(form, Body="kept")) as r:
+                return r.status
+
+    assert asyncio.run(send_twice()) == 201
+    assert [m.body for m in twilio.messages()] == ["lost", "kept"]
+    assert [a.answered for a in twilio.attempts] == [False, True]
 
 
 def test_standin_wait_for_reports_what_was_sent_on_timeout(twilio):
