@@ -63,10 +63,39 @@ def schedule_due(line, at: float, pipe=None) -> None:
 
 # Stepping timers ------------------------------------------------------------
 
-def run_due(second: int, now: float | None = None) -> int:
-    """The scheduled job of one second: step every timer due by now, until the second is over.
+def run_due(second: int, now: float | None = None) -> None:
+    """The scheduled job of one second: hand the second to a thread of this worker, and return.
 
-    RQ may wake it up to a second early; nothing is done before its time.
+    The second's work waits for its time; meanwhile this worker takes the next
+    jobs (an SOS round from the web, the next seconds). A marker in Redis tells
+    the sweep the second is in hand; if this process dies, its timers are
+    overdue and the sweep steps them.
+    """
+    global _seconds
+    line = current()
+    line.redis.set(Keys.stepping.format(second=second), "1", ex=ARM_EARLY + STEPPING_SECONDS)
+    if _seconds is None:
+        _seconds = ThreadPoolExecutor(max_workers=4, thread_name_prefix="due")
+    _track(_seconds.submit(_step_second_logged, line, second))
+
+
+_seconds: ThreadPoolExecutor | None = None
+STEPPING_SECONDS = 30  # the sweep leaves a second alone this long after its job handed it to a thread
+
+
+def _step_second_logged(line, second: int) -> None:
+    try:
+        step_second(second)
+    except Exception:
+        log.exception("stepping a second failed; the sweep will step its timers")
+    finally:
+        line.redis.delete(Keys.stepping.format(second=second))
+
+
+def step_second(second: int) -> int:
+    """Step every timer of this second at its time (decided ahead when there is time), until the second is over.
+
+    Nothing is done before its time.
     """
     line = current()
     stepped = 0
@@ -99,17 +128,21 @@ def _deliver_later(line, rounds, now, ready=()) -> None:
     global _deliveries
     if _deliveries is None:
         _deliveries = ThreadPoolExecutor(max_workers=4, thread_name_prefix="deliver")
-    future = _deliveries.submit(deliver, line, rounds, now, ready)
+    _track(_deliveries.submit(deliver, line, rounds, now, ready))
+
+
+def _track(future) -> None:
     _pending.add(future)
     future.add_done_callback(_pending.discard)
 
 
 def wait_deliveries(timeout: float = 30.0) -> None:
-    """Before the process stops: let rounds already handed to Twilio finish (SIGTERM is warm)."""
+    """Before the process stops: let seconds in hand and rounds handed to Twilio finish (SIGTERM is warm)."""
     from concurrent.futures import wait
 
-    if _pending:
-        wait(list(_pending), timeout=timeout)
+    deadline = time.monotonic() + timeout
+    while _pending and time.monotonic() < deadline:  # a second in hand may hand on rounds meanwhile
+        wait(list(_pending), timeout=deadline - time.monotonic())
 
 
 def _step_prepared(line, second: int) -> int:
@@ -339,7 +372,8 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
         job_id = due_job_id(second)
         # Armed means scheduled, or already moved to the queue or running; a job hash alone is not enough.
         scheduled = line.redis.zscore(registry.key, job_id) is not None
-        if not scheduled and _job_status(line, job_id) not in ("queued", "started"):
+        in_hand = line.redis.exists(Keys.stepping.format(second=second))
+        if not scheduled and not in_hand and _job_status(line, job_id) not in ("queued", "started"):
             schedule_due(line, second)
             acted += 1
     if line.redis.hlen(Keys.outbox):

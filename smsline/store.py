@@ -41,6 +41,7 @@ class Keys:
     outage_notice = P + "outage"        # organizers were told the line cannot alarm
     sim_log = P + "sim:log"             # local transport: every text, for the simulator
     outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
+    stepping = P + "stepping:{second}"  # a worker thread has this second's due timers in hand (expires)
     wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
 
 

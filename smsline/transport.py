@@ -172,6 +172,8 @@ class TwilioTransport(Transport):
         if loop is not None:
             asyncio.run_coroutine_threadsafe(self._async_client.http_client.close(), loop).result(5)
             loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(5)
+            loop.close()
 
     def _event_loop(self):
         import asyncio
@@ -179,7 +181,8 @@ class TwilioTransport(Transport):
         with self._loop_lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="twilio-send", daemon=True).start()
+                self._thread = threading.Thread(target=loop.run_forever, name="twilio-send", daemon=True)
+                self._thread.start()
                 asyncio.run_coroutine_threadsafe(self._open(), loop).result()
                 self._loop = loop
         return self._loop

@@ -38,11 +38,11 @@ class Clock:
         self.w.now += seconds
 
 
-def _run_due_early(w, lead: float = 1.5) -> int:
+def _step_early(w, lead: float = 1.5) -> int:
     """Bring the clock to `lead` seconds before the next due step and run that second's job, as RQ would."""
     due = w.line.store.armed(float("inf"), limit=1)[0][1]
     w.now = due - lead
-    n = jobs.run_due(int(math.floor(due)))
+    n = jobs.step_second(int(math.floor(due)))
     jobs.wait_deliveries()
     w.run_jobs()  # the general worker's share, and the notices
     return n
@@ -59,7 +59,7 @@ def test_alert_decided_ahead_is_sent_once_at_its_time_with_the_usual_text(networ
     w = network
     _to_alert(w)
     clock = Clock(w, monkeypatch)
-    assert _run_due_early(w) == 1
+    assert _step_early(w) == 1
     alert = w.take(BUDDY)
     assert len(alert) == 1 and "Rose" in alert[0] and "ACK" in alert[0]
     assert clock.applied_at and all(now >= due for now, due in clock.applied_at)  # never before its time
@@ -81,7 +81,7 @@ def test_ok_between_deciding_and_applying_wins(network, monkeypatch):
     w = network
     _to_alert(w)
     Clock(w, monkeypatch, during_wait=lambda: w.text(MEMBER, "OK"))
-    _run_due_early(w)
+    _step_early(w)
     assert w.take(BUDDY) == []
     assert not w.timer(MEMBER).live
     w.advance(60)
@@ -92,7 +92,7 @@ def test_extend_between_deciding_and_applying_moves_the_alert(network, monkeypat
     w = network
     _to_alert(w)
     Clock(w, monkeypatch, during_wait=lambda: w.text(MEMBER, "EXTEND 10"))
-    _run_due_early(w)
+    _step_early(w)
     assert w.take(BUDDY) == []
     w.advance(16)  # the new end, ten minutes on, and its grace
     alerts = [t for t in w.take(BUDDY) if "Rose" in t]
@@ -103,7 +103,7 @@ def test_a_buddy_who_opts_out_in_between_is_not_texted_and_organizers_are(networ
     w = network
     _to_alert(w)
     Clock(w, monkeypatch, during_wait=lambda: w.text(BUDDY, "STOP"))
-    _run_due_early(w)
+    _step_early(w)
     assert w.take(BUDDY) == []
     assert any("checked in" in t for t in w.take(ORGANIZER))
 
@@ -128,7 +128,7 @@ def test_many_timers_in_one_second_each_alert_once_across_both_senders(make_worl
     w.advance(5.01)
     w.transport.clear()
     Clock(w, monkeypatch)
-    assert _run_due_early(w) == n
+    assert _step_early(w) == n
     got = [s.to for s in w.transport.sent if s.to in set(buddies)]
     assert sorted(got) == sorted(buddies)  # every buddy, once
 
@@ -148,7 +148,7 @@ def test_out_of_time_while_deciding_the_rest_are_stepped_at_their_time(network, 
         return decide(line, pids, now, until)
 
     monkeypatch.setattr(batch, "decide", slow)
-    _run_due_early(w)
+    _step_early(w)
     assert len(w.take(BUDDY)) == 1 and len(w.take(BUDDY2)) == 1
 
 
@@ -157,6 +157,25 @@ def test_never_applied_before_its_time_whatever_the_lead(network, monkeypatch, l
     w = network
     _to_alert(w)
     clock = Clock(w, monkeypatch)
-    _run_due_early(w, lead=lead)
+    _step_early(w, lead=lead)
     assert len(w.take(BUDDY)) == 1
     assert all(now >= due for now, due in clock.applied_at)
+
+
+def test_the_due_job_returns_at_once_and_its_second_is_stepped_in_the_background(network):
+    """The job hands its second to a thread: the worker is free for an SOS round while the second waits."""
+    import time
+
+    w = network
+    _to_alert(w)
+    due = w.line.store.armed(float("inf"), limit=1)[0][1]
+    w.now = due - 1.5
+    began = time.monotonic()
+    jobs.run_due(int(math.floor(due)))
+    assert time.monotonic() - began < 0.5  # it did not wait for the due time
+    assert w.line.redis.exists(f"sl:stepping:{int(math.floor(due))}")  # the sweep leaves it alone
+    w.now = due  # the clock reaches the due time; the thread applies the step
+    jobs.wait_deliveries(timeout=10)
+    w.run_jobs()
+    assert len([t for t in w.take(BUDDY) if "Rose" in t]) == 1
+    assert not w.line.redis.exists(f"sl:stepping:{int(math.floor(due))}")
