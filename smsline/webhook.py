@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
 
 MAX_BODY = 1600
+HANDLING_SECONDS = 8  # a first delivery's claim until its reply is kept (a text takes milliseconds)
+REDELIVERY_WAIT = 10  # a redelivery waits this long for that reply, or takes over (Twilio waits 15 s)
 
 
 def _line():
@@ -49,7 +51,13 @@ def inbound():
     sid, number = form.get("MessageSid", ""), form.get("From", "")
     # Claim the MessageSid before acting (reading the sender in the same round trip);
     # a redelivery gets the first reply back, not a second action.
-    sender, earlier = line.store.claim_inbound(sid, number)
+    sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
+    deadline = time.monotonic() + REDELIVERY_WAIT
+    while sender is None and not earlier and time.monotonic() < deadline:
+        # The first delivery is still being handled: wait for its reply, or, if its handler died
+        # (its claim lapsed unanswered), act on the text here. A text is never dropped that way.
+        time.sleep(0.05)
+        sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
     if sender is None:
         return _twiml(json.loads(earlier or b"[]") or [])
     replies = service.handle_inbound(line, number, form.get("Body", "")[:MAX_BODY], sender=sender)

@@ -111,3 +111,43 @@ def test_organizers_are_told_once_when_workers_stop_and_once_when_back(world):
     assert monitor.check(world.line) == "up"
     assert monitor.check(world.line) is None
     assert len(world.take(ORGANIZER)) == 1
+
+
+def _twiml_texts(resp) -> list[str]:
+    import xml.etree.ElementTree as ET
+
+    return [m.text or "" for m in ET.fromstring(resp.data).iter("Message")]
+
+
+def test_a_redelivery_after_the_first_handler_died_is_acted_on(network, monkeypatch):
+    """The web process died after claiming an SOS: Twilio's redelivery must not get an empty reply and nothing."""
+    from smsline import webhook
+    from tests.conftest import BUDDY
+
+    w = network
+    monkeypatch.setattr(webhook, "HANDLING_SECONDS", 1)
+    sid = "SM" + "d" * 32
+    w.line.store.claim_inbound(sid, MEMBER, ttl=1)  # claimed; its handler never finished
+    resp = w.post(MEMBER, "SOS", sid=sid)
+    assert resp.status_code == 200 and _twiml_texts(resp)  # acted on, with its reply
+    w.run_jobs()
+    assert len([t for t in w.take(BUDDY) if "Rose" in t]) == 1
+    again = w.post(MEMBER, "SOS", sid=sid)  # and once only
+    assert _twiml_texts(again) == _twiml_texts(resp)
+    w.run_jobs()
+    assert w.take(BUDDY) == []
+
+
+def test_a_redelivery_while_the_first_is_handled_waits_for_its_reply(network):
+    import threading
+
+    from tests.conftest import BUDDY
+
+    w = network
+    sid = "SM" + "e" * 32
+    w.line.store.claim_inbound(sid, MEMBER, ttl=8)  # the first delivery, still being handled
+    threading.Timer(0.3, w.line.store.keep_reply, args=(sid, ["the first reply"])).start()
+    resp = w.post(MEMBER, "SOS", sid=sid)
+    assert _twiml_texts(resp) == ["the first reply"]
+    w.run_jobs()
+    assert w.take(BUDDY) == []  # the redelivery did not act a second time
