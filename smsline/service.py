@@ -427,6 +427,25 @@ class Ctx:
         return self._role_flags()[1]
 
 
+READ_ONLY = frozenset({"HELP", "STATUS"})
+
+
+def reads_only(body: str, sender: Sender | None = None) -> bool:
+    """Is this text a question that changes nothing: a member's or organizer's HELP or STATUS?
+
+    Such a text needs no MessageSid record: a redelivery is simply answered again.
+    Without the sender, only the words are judged. A member with a safe word or a
+    duress word set is never answered this way: their words are screened first.
+    """
+    cmd = parse(body or "")
+    if cmd.name not in READ_ONLY or cmd.error:
+        return False
+    if sender is None:
+        return True
+    return (sender.member or sender.organizer) and not sender.person.get("safe_hash") \
+        and not sender.person.get("duress_hash")
+
+
 def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
                    sender: Sender | None = None) -> list[str]:
     """Everything one inbound text causes; returns the replies for the sender.

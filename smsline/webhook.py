@@ -48,7 +48,11 @@ def inbound():
     if not _signed():
         return Response("forbidden", status=403)
     line, form = _line(), request.form
-    sid, number = form.get("MessageSid", ""), form.get("From", "")
+    sid, number, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")[:MAX_BODY]
+    if service.reads_only(body):
+        sender = line.store.sender(number)  # a question: answered again if redelivered, nothing to claim
+        if service.reads_only(body, sender):
+            return _twiml(service.handle_inbound(line, number, body, sender=sender))
     # Claim the MessageSid before acting (reading the sender in the same round trip);
     # a redelivery gets the first reply back, not a second action.
     sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
@@ -60,7 +64,7 @@ def inbound():
         sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
     if sender is None:
         return _twiml(json.loads(earlier or b"[]") or [])
-    replies = service.handle_inbound(line, number, form.get("Body", "")[:MAX_BODY], sender=sender)
+    replies = service.handle_inbound(line, number, body, sender=sender)
     if sid:
         line.store.keep_reply(sid, replies)
     return _twiml(replies)

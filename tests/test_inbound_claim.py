@@ -95,19 +95,26 @@ def test_a_long_message_sid_is_claimed_by_its_first_64_characters(store):
 
 # Through the webhook (fakeredis) -------------------------------------------
 
-def test_repeated_status_gets_the_first_reply_even_after_the_timer_ended(network):
-    """A redelivery is answered from the stored reply, not by reading the timer again."""
+def test_a_repeated_status_is_answered_afresh_and_a_repeated_start_from_the_record(network):
+    """A question changes nothing, so a redelivery is answered again as things are now; a text that
+    acts is answered from the stored reply and acted on once."""
     w = network
-    w.text(MEMBER, "START 30 corner cafe")
+    start_sid = "SM" + "4" * 32
+    started = w.post(MEMBER, "START 30 corner cafe", sid=start_sid).data
     sid = "SM" + "5" * 32
     first = w.post(MEMBER, "STATUS", sid=sid).data
     assert b"until" in first
     w.text(MEMBER, "OK")
-    assert w.post(MEMBER, "STATUS", sid=sid).data == first
-    assert b"until" not in w.post(MEMBER, "STATUS").data
+    assert b"until" not in w.post(MEMBER, "STATUS", sid=sid).data
+    assert w.post(MEMBER, "START 30 corner cafe", sid=start_sid).data == started
+    assert w.timer(MEMBER) is not None and not w.timer(MEMBER).live  # not started again
 
 
-def test_repeat_while_the_first_is_still_handled_gets_an_empty_reply_and_no_action(network):
+def test_repeat_while_the_first_is_still_handled_gets_an_empty_reply_and_no_action(network, monkeypatch):
+    """Beyond the wait for the first reply (the first handler is alive and slow), nothing is done twice."""
+    from smsline import webhook
+
+    monkeypatch.setattr(webhook, "REDELIVERY_WAIT", 0.3)
     w = network
     sid = "SM" + "6" * 32
     w.redis.set(Keys.seen.format(sid=sid), "", ex=60)  # the first delivery claimed it and is still running

@@ -151,3 +151,28 @@ def test_a_redelivery_while_the_first_is_handled_waits_for_its_reply(network):
     assert _twiml_texts(resp) == ["the first reply"]
     w.run_jobs()
     assert w.take(BUDDY) == []  # the redelivery did not act a second time
+
+
+def test_a_members_question_leaves_no_record_and_a_redelivery_is_answered_again(network):
+    """HELP and STATUS change nothing: no MessageSid record is kept (less data held), and a redelivery is answered."""
+    w = network
+    sid = "SM" + "7" * 32
+    first = w.post(MEMBER, "STATUS", sid=sid)
+    again = w.post(MEMBER, "STATUS", sid=sid)
+    assert _twiml_texts(first) and _twiml_texts(again) == _twiml_texts(first)
+    assert not w.redis.exists(Keys.seen.format(sid=sid))
+    assert _twiml_texts(w.post(MEMBER, "HELP", sid="SM" + "8" * 32))
+    assert not w.redis.exists(Keys.seen.format(sid="SM" + "8" * 32))
+
+
+def test_texts_that_act_and_screened_members_still_claim_their_message_sid(network):
+    from tests.conftest import BUDDY
+
+    w = network
+    w.post(MEMBER, "START 30", sid="SM" + "1" * 32)
+    assert w.redis.exists(Keys.seen.format(sid="SM" + "1" * 32))
+    w.post(BUDDY, "STATUS", sid="SM" + "2" * 32)  # a buddy, not a member: the careful path
+    assert w.redis.exists(Keys.seen.format(sid="SM" + "2" * 32))
+    w.text(MEMBER, "SAFEWORD bluebird")
+    w.post(MEMBER, "STATUS", sid="SM" + "3" * 32)  # a member whose words are screened
+    assert w.redis.exists(Keys.seen.format(sid="SM" + "3" * 32))
