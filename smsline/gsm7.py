@@ -25,7 +25,7 @@ def is_gsm7(text: str) -> bool:
 
 def septets(text: str) -> int:
     """Length in septets: extension characters count two."""
-    return sum(2 if c in _EXT else 1 for c in text)
+    return len(text) + sum(text.count(c) for c in _EXT if c in text)
 
 
 def segments(text: str) -> int:

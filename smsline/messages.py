@@ -1,8 +1,6 @@
 """The catalog: every text the line sends, one table per language. render(key, lang, **fields)."""
 from __future__ import annotations
 
-import string
-
 from .gsm7 import fold, septets
 
 REPLY_LIMIT = 160
@@ -242,7 +240,7 @@ def render(key: str, lang: str = "en", **fields) -> str:
     template = table.get(key) or EN[key]
     limit = limit_for(key)
     values = _Fields({k: fold(str(v)) for k, v in fields.items()})
-    text = string.Formatter().vformat(template, (), values)
+    text = template.format_map(values)  # _Fields: a missing field is empty
     # Shrink the longest free-text field until the text fits; fixed wording never changes.
     while septets(text) > limit:
         candidates = [k for k in values if k in SHRINKABLE or k.endswith("_part")]
@@ -255,5 +253,5 @@ def render(key: str, lang: str = "en", **fields) -> str:
         over = septets(text) - limit
         keep = max(0, len(cur) - over - 3)
         values[longest] = cur[:keep].rstrip() + "..."
-        text = string.Formatter().vformat(template, (), values)
+        text = template.format_map(values)
     return text

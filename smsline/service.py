@@ -430,24 +430,25 @@ class Ctx:
 READ_ONLY = frozenset({"HELP", "STATUS"})
 
 
-def reads_only(body: str, sender: Sender | None = None) -> bool:
-    """Is this text a question that changes nothing: a member's or organizer's HELP or STATUS?
+def reads_only(body: str, sender: Sender | None = None, cmd: Command | None = None) -> Command | None:
+    """The command, when this text is a question that changes nothing: a member's or organizer's HELP or STATUS.
 
     Such a text needs no MessageSid record: a redelivery is simply answered again.
     Without the sender, only the words are judged. A member with a safe word or a
     duress word set is never answered this way: their words are screened first.
     """
-    cmd = parse(body or "")
+    cmd = cmd or parse(body or "")
     if cmd.name not in READ_ONLY or cmd.error:
-        return False
+        return None
     if sender is None:
-        return True
-    return (sender.member or sender.organizer) and not sender.person.get("safe_hash") \
-        and not sender.person.get("duress_hash")
+        return cmd
+    p = sender.person
+    return cmd if (sender.member or sender.organizer) and not p.get("safe_hash") and not p.get("duress_hash") \
+        else None
 
 
 def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
-                   sender: Sender | None = None) -> list[str]:
+                   sender: Sender | None = None, cmd: Command | None = None) -> list[str]:
     """Everything one inbound text causes; returns the replies for the sender.
 
     The webhook passes the sender it read with the MessageSid claim; without one, it is read here.
@@ -457,7 +458,7 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     if sender is None:
         sender = line.store.sender(number)
     pid, person = sender.pid, sender.person
-    ctx = Ctx(line, number, pid, person, parse(body), now)
+    ctx = Ctx(line, number, pid, person, cmd or parse(body), now)
     ctx._roles = (sender.member, sender.organizer)
     ctx._sender = sender
     if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):

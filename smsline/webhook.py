@@ -49,10 +49,11 @@ def inbound():
         return Response("forbidden", status=403)
     line, form = _line(), request.form
     sid, number, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")[:MAX_BODY]
-    if service.reads_only(body):
+    cmd = service.reads_only(body)
+    if cmd:
         sender = line.store.sender(number)  # a question: answered again if redelivered, nothing to claim
-        if service.reads_only(body, sender):
-            return _twiml(service.handle_inbound(line, number, body, sender=sender))
+        if service.reads_only(body, sender, cmd):
+            return _twiml(service.handle_inbound(line, number, body, sender=sender, cmd=cmd))
     # Claim the MessageSid before acting (reading the sender in the same round trip);
     # a redelivery gets the first reply back, not a second action.
     sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
