@@ -79,7 +79,8 @@ local pid = redis.call('GET', KEYS[2])
 if not pid then
   return {1}
 end
-return {1, pid, redis.call('HGETALL', ARGV[2] .. pid), redis.call('SISMEMBER', KEYS[3], pid),
+-- The person's fields as one JSON string: one reply element to parse instead of two per field.
+return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call('SISMEMBER', KEYS[3], pid),
         redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
 """
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
@@ -136,7 +137,8 @@ class Store:
         if len(out) == 1:
             return Sender(), None
         _, pid, flat, member, organizer, timer_raw = out
-        person = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+        flat = json.loads(flat)  # an empty hash comes back as {} (Lua cannot tell an empty array from it)
+        person = dict(zip(flat[0::2], flat[1::2])) if isinstance(flat, list) else {}
         return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw), None
 
     def sender(self, number: str) -> Sender:

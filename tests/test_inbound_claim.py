@@ -143,3 +143,14 @@ def test_help_and_status_show_the_timer_read_with_the_claim(network):
     assert fmt_time(w.line, end, w.now) in status and fmt_time(w.line, end, w.now) in help_
     w.text(MEMBER, "OK")
     assert fmt_time(w.line, end, w.now) not in w.reply(MEMBER, "HELP")
+
+
+def test_a_sender_whose_record_is_gone_or_has_unusual_characters(store):
+    """The person's fields come back as JSON: an empty record, and names beyond ASCII, survive the trip."""
+    pid = _member(store, MEMBER)
+    store.set_fields(pid, alias='Jos\u00e9 "Pepe" \\ \u20ac')
+    sender, _ = store.claim_inbound(SID, MEMBER)
+    assert sender.person["alias"] == 'Jos\u00e9 "Pepe" \\ \u20ac'
+    store.r.delete(Keys.person.format(pid=pid))
+    sender, _ = store.claim_inbound("SM" + "9" * 32, MEMBER)
+    assert sender.pid == pid and sender.person == {}
