@@ -199,6 +199,7 @@ class TwilioTransport(Transport):
         if s.twilio_api_url:
             self._async_client.api.base_url = s.twilio_api_url.rstrip("/")
         self._in_flight = asyncio.Semaphore(s.send_concurrency)
+        self._quiet_until, self._backoff = 0.0, 0.0  # after a 429: no request starts before this (loop time)
 
     async def _send_all(self, texts, status_callback):
         import asyncio
@@ -207,16 +208,29 @@ class TwilioTransport(Transport):
         if status_callback:
             kwargs["status_callback"] = status_callback
 
+        loop = asyncio.get_running_loop()
+
         async def one(to, body):
             async with self._in_flight:
+                while (wait := self._quiet_until - loop.time()) > 0:
+                    await asyncio.sleep(wait)  # Twilio asked us to slow down: nothing starts meanwhile
                 try:
                     msg = await self._async_client.messages.create_async(to=to, body=body, **kwargs)
+                    self._backoff = 0.0
                     return msg.sid
                 except Exception as e:
                     log.warning("text to %s not accepted: %s", mask(to), type(e).__name__)
-                    return _send_error(e)
+                    err = _send_error(e)
+                    if err.status == 429 or err.code == 20429:
+                        # Too many requests: every sender of this process pauses, longer each time in a row.
+                        self._backoff = min(max(BACKOFF_FIRST, 2 * self._backoff), BACKOFF_MAX)
+                        self._quiet_until = max(self._quiet_until, loop.time() + self._backoff)
+                    return err
 
         return await asyncio.gather(*(one(to, body) for to, body in texts))
+
+
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 8.0  # seconds of quiet after Twilio's 429 (error 20429), doubling in a row
 
 
 def _send_error(e: Exception) -> SendError:

@@ -67,3 +67,18 @@ def test_twilio_python_logs_nothing_per_request(twilio, caplog, opened):
         transport.send("+14155550125", "sync client")
     assert [r for r in caplog.records if r.name.startswith("twilio")] == []
     assert not any("4155550" in r.getMessage() for r in caplog.records)
+
+
+def test_too_many_requests_makes_every_send_pause_and_the_pause_grows(twilio, opened):
+    """Twilio's 429 (20429) is a back-off signal: no request starts for a while after it, longer in a row."""
+    transport = _transport(twilio, 2, opened)
+    twilio.fail_with(429, 20429, count=2)
+    results = transport.send_many([(f"+1415555{i:04d}", "x") for i in range(4)])
+    assert sum(isinstance(r, SendError) and r.retryable for r in results) == 2
+    times = sorted(a.time for a in twilio.attempts)
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert max(gaps) >= 0.45  # after the first 429: at least half a second of quiet
+    twilio.clear()
+    results = transport.send_many([("+14155550999", "y")])
+    assert isinstance(results[0], str)  # the quiet ends; a success resets it
+    assert transport._backoff == 0.0
