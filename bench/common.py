@@ -150,21 +150,32 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {mem_kb / 1024 / 1024:.1f} GiB RAM, Python {sys.version.split()[0]}"
 
 
-def cpu_snapshot() -> dict[int, tuple[str, float]]:
-    """CPU seconds used so far by every process on the machine: pid -> (short command line, seconds)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
+def proc_stats() -> dict[int, tuple[int, float, float]]:
+    """pid -> (parent pid, CPU seconds of the process, of its reaped children) for every process (/proc)."""
+    tick, table = os.sysconf("SC_CLK_TCK"), {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
+            table[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick,
+                                 (int(fields[13]) + int(fields[14])) / tick)
+        except (OSError, ValueError, IndexError):
+            continue
+    return table
+
+
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by every process on the machine: pid -> (short command line, seconds)."""
+    out = {}
+    for pid, (_, own, _) in proc_stats().items():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        out[int(entry)] = (cmd[-70:] or "?", (int(fields[11]) + int(fields[12])) / tick)
+        out[pid] = (cmd[-70:] or "?", own)
     return out
 
 

@@ -58,8 +58,8 @@ if HERE not in sys.path:
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, revision,  # noqa: E402
-                    stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
+from common import (LoadSampler, harness, line_kwargs, log, machine, percentile, proc_stats,  # noqa: E402
+                    revision, stop_cleanly_on_sigterm, use_tree, wait_for_quiet_machine)
 
 GOAL_RATIO, GOAL_P99 = 0.6, 0.050
 # Benchmarks that must not share the machine with this one: both load the 2 CPUs to the full.
@@ -259,17 +259,7 @@ class OthersWatch:
 
 def _cpu_table() -> dict[int, tuple[int, float]]:
     """pid -> (parent pid, CPU seconds of the process and its reaped children) for every process."""
-    tick, table = os.sysconf("SC_CLK_TCK"), {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            table[int(entry)] = (int(fields[1]), sum(int(x) for x in fields[11:15]) / tick)
-        except (OSError, ValueError, IndexError):
-            continue
-    return table
+    return {pid: (ppid, own + children) for pid, (ppid, own, children) in proc_stats().items()}
 
 
 def _machine_busy() -> float:

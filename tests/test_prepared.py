@@ -77,11 +77,16 @@ def test_alert_decided_ahead_is_sent_once_at_its_time_with_the_usual_text(networ
     assert ordinary == alert
 
 
+def _alert_with_a_text_in_between(w, monkeypatch, number: str, text: str) -> None:
+    """Run the alert's second with `text` from `number` arriving after its step is decided, before it is applied."""
+    _to_alert(w)
+    Clock(w, monkeypatch, during_wait=lambda: w.text(number, text))
+    _step_early(w)
+
+
 def test_ok_between_deciding_and_applying_wins(network, monkeypatch):
     w = network
-    _to_alert(w)
-    Clock(w, monkeypatch, during_wait=lambda: w.text(MEMBER, "OK"))
-    _step_early(w)
+    _alert_with_a_text_in_between(w, monkeypatch, MEMBER, "OK")
     assert w.take(BUDDY) == []
     assert not w.timer(MEMBER).live
     w.advance(60)
@@ -90,9 +95,7 @@ def test_ok_between_deciding_and_applying_wins(network, monkeypatch):
 
 def test_extend_between_deciding_and_applying_moves_the_alert(network, monkeypatch):
     w = network
-    _to_alert(w)
-    Clock(w, monkeypatch, during_wait=lambda: w.text(MEMBER, "EXTEND 10"))
-    _step_early(w)
+    _alert_with_a_text_in_between(w, monkeypatch, MEMBER, "EXTEND 10")
     assert w.take(BUDDY) == []
     w.advance(16)  # the new end, ten minutes on, and its grace
     alerts = [t for t in w.take(BUDDY) if "Rose" in t]
@@ -101,9 +104,7 @@ def test_extend_between_deciding_and_applying_moves_the_alert(network, monkeypat
 
 def test_a_buddy_who_opts_out_in_between_is_not_texted_and_organizers_are(network, monkeypatch):
     w = network
-    _to_alert(w)
-    Clock(w, monkeypatch, during_wait=lambda: w.text(BUDDY, "STOP"))
-    _step_early(w)
+    _alert_with_a_text_in_between(w, monkeypatch, BUDDY, "STOP")
     assert w.take(BUDDY) == []
     assert any("checked in" in t for t in w.take(ORGANIZER))
 
