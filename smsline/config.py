@@ -113,6 +113,8 @@ def from_env(env=None) -> Settings:
         report_days=_int("SMSLINE_REPORT_DAYS", 365, env),
         max_rounds=max(1, _int("SMSLINE_MAX_ROUNDS", 6, env)),
         send_concurrency=max(1, _int("SMSLINE_SEND_CONCURRENCY", 100, env)),
+        # The heartbeat beats every 10 s: anything under 30 s would call a healthy worker dead.
+        heartbeat_stale_seconds=max(30.0, _float("SMSLINE_HEARTBEAT_STALE_SECONDS", 120.0, env)),
         simulator=(g("SMSLINE_SIMULATOR") or "1") != "0",
     )
 

@@ -43,7 +43,7 @@ def test_env_example_lists_every_setting():
                   "SMSLINE_NETWORK_NAME", "SMSLINE_DEFAULT_REGION", "SMSLINE_TIMEZONE", "SMSLINE_SECONDS_PER_MINUTE",
                   "SMSLINE_REMINDER_MINUTES", "SMSLINE_GRACE_MINUTES", "SMSLINE_REALERT_MINUTES",
                   "SMSLINE_SECRET_KEY", "SMSLINE_SEND_RATE", "SMSLINE_REPORT_DAYS", "SMSLINE_MAX_ROUNDS",
-                  "SMSLINE_SEND_CONCURRENCY", "SMSLINE_SIMULATOR"]
+                  "SMSLINE_SEND_CONCURRENCY", "SMSLINE_SIMULATOR", "SMSLINE_HEARTBEAT_STALE_SECONDS"]
     for name in spec_names:
         assert re.search(rf"^{name}=", example, re.M), name
     config_src = open(os.path.join(ROOT, "smsline", "config.py")).read()
@@ -59,3 +59,12 @@ def test_secret_key_required_with_a_twilio_account():
     with pytest.raises(RuntimeError):
         config.from_env({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
     assert config.from_env({}).secret_key == config.DEV_SECRET_KEY
+
+
+def test_heartbeat_bound_comes_from_the_environment_and_never_under_the_beat():
+    from smsline import config
+
+    assert config.from_env({}).heartbeat_stale_seconds == 120.0
+    assert config.from_env({"SMSLINE_HEARTBEAT_STALE_SECONDS": "45"}).heartbeat_stale_seconds == 45.0
+    assert config.from_env({"SMSLINE_HEARTBEAT_STALE_SECONDS": "5"}).heartbeat_stale_seconds == 30.0
+    assert config.from_env({"SMSLINE_HEARTBEAT_STALE_SECONDS": "soon"}).heartbeat_stale_seconds == 120.0
