@@ -46,11 +46,6 @@ class Plan(NamedTuple):
     ready: list  # alerts rendered ahead: (pid, tid, round, field, number, number hash, body)
 
 
-def step_batch(line, pids: list[str], now: float) -> tuple[list[tuple[str, int, int]], list[str], int]:
-    """Step these due timers. Returns (alert rounds recorded, pids left for the careful path, texts queued)."""
-    return commit(line, decide(line, pids, now))[:3]
-
-
 def decide(line, pids: list[str], now: float, until: float | None = None) -> list[Plan]:
     """Decide the due steps of these timers, writing nothing.
 
@@ -60,8 +55,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
     Preparing early, the alerts are rendered too, so that at the due moment only
     the writes and the sends are left.
     """
-    from . import messages
-    from .service import Directory, outgoing, round_commands, text_fields
+    from .service import Directory, outgoing, round_commands
 
     store, r = line.store, line.redis
     horizon = now if until is None else until
@@ -96,8 +90,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
                     number, lang = person.get("number"), person.get("lang", "en")
                     if not number or d.opted_out(number):
                         continue  # the sender finds it so and hands it on
-                    key = "alert_last" if rid in e.last_to else e.key
-                    body = messages.render(key, lang, **text_fields(line, lang, e.fields, at, member=pid, d=d))
+                    body = alert_body(line, pid, rid, lang, e.key, e.last_to, e.fields, at, d)
                     ready.append((pid, new.tid, e.round, f"{e.round}:{rid}", number, store.number_hash(number),
                                   body))
             elif isinstance(e, Tell):
@@ -110,6 +103,15 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         plans.append(Plan(pid, rec, t.next_at, json.dumps(cmds), rounds, texts,
                           new.next_at if new.live else None, ready))
     return plans
+
+
+def alert_body(line, pid: str, rid: str, lang: str, key: str, last_to, fields: dict, now: float, d) -> str:
+    """One recipient's alert about member `pid`, in their language; the last round's wording for `last_to`."""
+    from . import messages
+    from .service import text_fields
+
+    key = "alert_last" if rid in last_to else key
+    return messages.render(key, lang, **text_fields(line, lang, fields, now, member=pid, d=d))
 
 
 def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[str], int, list]:
@@ -206,8 +208,7 @@ def alerts_in_progress(line) -> bool:
 
 def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
     """Claim these recipients, render their alerts, and start sending; returns what to record."""
-    from . import messages
-    from .service import Directory, text_fields
+    from .service import Directory
     from .transport import OPTED_OUT
 
     store, r = line.store, line.redis
@@ -239,8 +240,7 @@ def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
             failed.setdefault(rkey, []).append(rid)
             continue
         spec, lang = specs[rkey], person.get("lang", "en")
-        key = "alert_last" if rid in spec.get("last_to", ()) else spec["key"]
-        body = messages.render(key, lang, **text_fields(line, lang, spec["fields"], now, member=pid, d=d))
+        body = alert_body(line, pid, rid, lang, spec["key"], spec.get("last_to", ()), spec["fields"], now, d)
         work.append((rkey, f, rid, number, body))
     future = line.transport.submit_many([(w[3], w[4]) for w in work], status_callback=line.status_callback())
     return work, marks, future, time.monotonic()
@@ -252,7 +252,6 @@ WAVE_SECONDS = 30  # a sender that died mid-round holds notices back this long a
 def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed) -> None:
     """Wait for a chunk's answers and record each: sent, to retry, ambiguous, or failed for good."""
     from .jobs import HANDOFF_SECONDS
-    from .transport import SendError
 
     store, r = line.store, line.redis
     results = future.result()
@@ -267,17 +266,16 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
                 pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
                 outcome[rid] = "sent"
                 continue
-            if isinstance(res, SendError):
-                log.warning("alert to %s not accepted: %s", mask(number), res)
-            if getattr(res, "ambiguous", False):
+            log.warning("alert to %s not accepted: %s", mask(number), res)
+            if res.ambiguous:
                 # Twilio may have taken it and the answer was lost: the claim stays, so a stand-down
                 # covers this person and the sweep sends once more when the claim lapses.
                 outcome[rid] = "unknown"
-            elif getattr(res, "retryable", False) and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
+            elif res.retryable and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
                 releases.append((rkey, f))
                 outcome[rid] = "retry"
             else:
-                marks.append((rkey, f, f"failed:{getattr(res, 'code', None) or 'timeout'}"))
+                marks.append((rkey, f, f"failed:{res.code or 'timeout'}"))
                 failed.setdefault(rkey, []).append(rid)
                 outcome[rid] = "failed"
         for (pid, tid, _), f, value in marks:

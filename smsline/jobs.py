@@ -196,15 +196,10 @@ def _apply(line, plans) -> int:
         # Half to the general worker first (sending is CPU work, and it has its own CPU), then half here;
         # a few are sent here alone, as handing over would cost more than it saves.
         halves = [(due[:len(due) // 2], 1), (due[len(due) // 2:], 0)] if len(due) >= SPLIT else [(due, 0)]
-        rounds_n = careful_n = 0
-        for half, sender in halves:
-            rounds, careful, texts, ready = commit(line, half)
-            for pid in careful:  # changed since it was decided: step it under WATCH
-                rounds += _step(line, pid, now)
-            _dispatch(line, rounds, now, sender, wait=False, ready=ready)
-            if texts:
-                queue_drain(line, now)
-            rounds_n, careful_n = rounds_n + len(rounds), careful_n + len(careful)
+        counts = [_hand_on(line, commit(line, half), now, sender, wait=False) for half, sender in halves]
+        rounds_n, careful_n, texts = (sum(c[k] for c in counts) for k in range(3))
+        if texts:
+            queue_drain(line, now)
         log.info("stepped %d timers decided ahead in %.3f s (%d again under WATCH), %.3f s after their time; "
                  "%d rounds", j - i, time.monotonic() - began, careful_n, now - plans[i].due, rounds_n)
         stepped, i = stepped + (j - i), j
@@ -217,6 +212,17 @@ SPLIT = 50  # from this many steps due together, the general worker sends half o
 
 MAX_PREPARED = 20000  # timers of one second decided ahead; beyond that, the rest are stepped at their time
 PREPARE_MARGIN = 0.05  # stop deciding ahead this close to the first due time
+
+
+def _hand_on(line, applied, now: float, part: int, wait: bool) -> tuple[int, int, int]:
+    """After a commit: step under WATCH the timers that changed meanwhile, and hand the rounds to a sender.
+
+    Returns (rounds, timers stepped again, notices queued)."""
+    rounds, careful, texts, ready = applied
+    for pid in careful:
+        rounds += _step(line, pid, now)
+    _dispatch(line, rounds, now, part, wait, ready)
+    return len(rounds), len(careful), texts
 
 
 def _dispatch(line, rounds, now: float, part: int, wait: bool, ready: list = ()) -> None:
@@ -238,23 +244,16 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
     sender at once (in the background unless `wait`), so the first alerts are on their
     way while later timers are still being stepped.
     """
-    from .batch import step_batch
+    from .batch import commit, decide
 
     due = line.store.overdue(now, limit=limit)
     if not due:
         return 0
     began = time.monotonic()
     pids = [pid for pid, _ in due]
-    total_rounds = total_careful = 0
-    texts = 0
-    for i in range(0, len(pids), STEP_BATCH):
-        rounds, careful, n = step_batch(line, pids[i:i + STEP_BATCH], now)
-        for pid in careful:  # changed while the batch decided: step it under WATCH
-            rounds += _step(line, pid, now)
-        texts += n
-        total_rounds += len(rounds)
-        total_careful += len(careful)
-        _dispatch(line, rounds, now, i // STEP_BATCH, wait)
+    counts = [_hand_on(line, commit(line, decide(line, pids[i:i + STEP_BATCH], now)), now, i // STEP_BATCH, wait)
+              for i in range(0, len(pids), STEP_BATCH)]
+    total_rounds, total_careful, texts = (sum(c[k] for c in counts) for k in range(3))
     if texts:
         queue_drain(line, now)
     log.info("stepped %d timers in %.3f s (%d again under WATCH), the first %.3f s after its time; %d rounds",

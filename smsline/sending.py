@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .phones import mask
 from .store import DAY, Keys
-from .transport import OPTED_OUT, SendError
+from .transport import OPTED_OUT
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,12 @@ def _send_chunk(line, chunk: list[dict], out: Outcome) -> None:
                 out.sent.append(t)
                 continue
             log.warning("text to %s not accepted: %s", mask(t["to"]), res)
-            if isinstance(res, SendError) and res.ambiguous:
+            if res.ambiguous:
                 out.retry.append(t)  # Twilio may have it: the claim stays until it lapses, then one more try
-            elif isinstance(res, SendError) and res.retryable:
+            elif res.retryable:
                 pipe.delete(claim)
                 out.retry.append(t)
             else:
-                pipe.set(claim, f"failed:{getattr(res, 'code', None)}", ex=2 * DAY)
+                pipe.set(claim, f"failed:{res.code}", ex=2 * DAY)
                 out.done.append(t)
         pipe.execute()
