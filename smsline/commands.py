@@ -608,7 +608,10 @@ SPANISH_WORDS = frozenset({
 
 # Distress words raise the alarm like SOS, in any language setting and with or without accents.
 # Compared with repeated letters folded ("SOCORRO" -> "SOCORO", "auxiliooo" -> "AUXILIO").
-DISTRESS = frozenset({"SOS", "AUXILIO", "AUSILIO", "AUXILO", "SOCORO", "AYUDAME", "AYUDENME", "AYUDAMEN"})
+DISTRESS = frozenset({"SOS", "AUXILIO", "AUSILIO", "AUXILO", "SOCORO", "AYUDAME", "AYUDENME", "AYUDAMEN", "AYUDEME",
+                      "MAYDAY"})
+# A misspelt distress word (one letter off, "auxlio", "socoror") is SOS too; never a command word.
+_DISTRESS_LONG = sorted(w for w in DISTRESS if len(w) >= 6)
 SOS_EMOJI = "\U0001f198"
 
 # "I'm fine" said in words (accents, apostrophes and punctuation dropped): while a timer runs these
@@ -643,6 +646,18 @@ def _fine(body: str) -> bool:
     return bool(words) and " ".join(words) in FINE_PHRASES
 
 
+def _distress(key: str) -> bool:
+    """Whether a first word (as the keyword table spells it) is a distress word or a near miss of one."""
+    import difflib
+
+    folded = _folded(key)
+    if folded in DISTRESS:
+        return True
+    if key in HANDLERS or key in OPTOUT_WORDS or len(folded) < 6:
+        return False
+    return bool(difflib.get_close_matches(folded, _DISTRESS_LONG, n=1, cutoff=0.85))
+
+
 def _folded(key: str) -> str:
     """The word with runs of one letter folded to one: SOOOS -> SOS."""
     return "".join(c for i, c in enumerate(key) if i == 0 or c != key[i - 1])
@@ -653,6 +668,8 @@ PHRASES: dict[tuple[str, str], Handler] = {
     ("ESTOY", "BIEN"): _ok,
     ("ON", "IT"): _with_choice("ACK"),
     ("YA", "VOY"): _with_choice("ACK"),
+    ("HELP", "ME"): _with_text("SOS", required=False),  # "help me" is a cry, not a question; HELP alone is the menu
+    ("AYUDA", "ME"): _with_text("SOS", required=False),
     ("CLARO", "QUE"): lambda word, rest: (
         _with_choice("YES")(word, _trim(_split_word(rest)[1])) if _key(_split_word(rest)[0]) == "SI"
         else Command("UNKNOWN", text=rest, word=word)),
@@ -679,8 +696,8 @@ def _parse(text: object) -> Command:
     if _only_punctuation(rest):
         rest = ""
     key, word = _key(first), _display(first)
-    if key.isalpha() and _folded(key) in DISTRESS and key not in OPTOUT_WORDS:
-        lang = "es" if _folded(key) != "SOS" else None
+    if key.isalpha() and _distress(key):
+        lang = "es" if _folded(key) not in ("SOS", "MAYDAY") else None
         return Command("SOS", text=rest, word=word, lang=lang)
     if not rest and key in ("ESPANOL", "CASTELLANO", "ENGLISH", "INGLES"):
         return Command("LANG", text=LANG_NAMES[key], word=word, lang="es" if key != "ENGLISH" else None)

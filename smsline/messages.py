@@ -129,7 +129,7 @@ EN = {
                       "REPORTS, APPROVE id (SEND), REJECT id, CARD ES text.",
     "help_buddy": "{network}: you are a buddy. When an alert comes, reply ACK once you are on it. "
                   "YES or NO answers an invitation. STOP ends all texts.",
-    "unknown": "Sorry, that was not understood. Text HELP for the commands.",
+    "unknown": "Sorry, that was not understood. Text HELP for the commands. In danger? Text SOS.",
     "did_you_mean": "Did you mean: {suggestion}? Nothing was done. Text it again to do it.",
     "help_running": "Your timer runs until {end_at}. Text OK when you are safe; STOP does not end it. "
                     "SOS alerts your buddies now.",

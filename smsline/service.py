@@ -528,6 +528,7 @@ def h_stranger(ctx: Ctx) -> None:
 
 
 UNKNOWN_REPLIES_PER_HOUR = 5
+CONTACT_REPLIES_PER_HOUR = 30
 SOS_TYPOS = {"SSO", "OSS", "SOSS", "SOOS", "SSOS", "S0S", "5OS", "SO5", "5O5", "SOA", "SIS"}
 
 
@@ -547,17 +548,19 @@ def h_unknown(ctx: Ctx) -> None:
     While a timer runs, the answer says so and how to end it, whatever was written.
     """
     if ctx.cmd.name == "OK_UNCLEAR":
-        ctx.reply("ok_unclear")
+        ctx.reply("ok_unclear" if _shown_timer(ctx) is not None else "no_timer")
         return
     guess = suggest(ctx.cmd.word) if ctx.cmd.name == "UNKNOWN" and ctx.is_member else None
     if ctx.is_member and ctx.cmd.word in SOS_TYPOS:
         # A typo of SOS is acted on: a needless alert costs a phone call, a missed one may cost far more.
         h_sos(ctx)
         return
+    running = _shown_timer(ctx)
     if not ctx.pid and not ctx.store.hit(ctx.store.number_hash(ctx.number), "unknown",
                                          UNKNOWN_REPLIES_PER_HOUR, 3600):
         return  # a number with no record: a few replies an hour, so no loop with an automated sender
-    running = _shown_timer(ctx)
+    if ctx.pid and not ctx.is_member and running is None and not ctx.store.hit(ctx.pid, "unknown", CONTACT_REPLIES_PER_HOUR, 3600):
+        return  # a buddy or invitee: far more than a person sends, and still a loop with an auto-reply ends
     rest = " ".join(ctx.cmd.text.split()[:3])
     if guess:
         # Anything else is only suggested: acting on a guess could end or start a timer nobody asked for.

@@ -340,10 +340,19 @@ def test_a_duration_on_its_own_is_a_duration_command(text, minutes):
     [("AUXILIO", ""), ("auxilio", ""), ("¡Auxilio!", ""), ("auxiliooo!!!", ""), ("Ausilio", ""),
      ("SOCORRO", ""), ("socorro me tiene encerrada", "me tiene encerrada"), ("Socoro", ""),
      ("AYUDAME", ""), ("ayúdame", ""), ("Ayúdame!!", ""), ("AYUDENME", ""), ("ayúdenme por favor", "por favor"),
-     ("🆘", ""), ("🆘🆘🆘", ""), ("🆘 hotel Sol", "hotel Sol"), ("SOOOS", ""), ("sos!", "")],
+     ("🆘", ""), ("🆘🆘🆘", ""), ("🆘 hotel Sol", "hotel Sol"), ("SOOOS", ""), ("sos!", ""),
+     ("auxlio", ""), ("socoror", ""), ("ayúdeme", ""), ("help me", ""), ("Help me!", ""), ("ayuda me", ""),
+     ("MAYDAY", "")],
 )
 def test_distress_words_and_the_sos_emoji_are_sos(text, note):
     check(text, "SOS", text=note, error=None)
+
+
+@pytest.mark.parametrize("text, name", [("ayuda", "HELP"), ("HELP", "HELP"), ("AYUDAR", "UNKNOWN"),
+                                        ("ayudante", "UNKNOWN"), ("socorrista", "UNKNOWN"), ("auxiliar", "UNKNOWN"),
+                                        ("borrar", "WIPE")])
+def test_words_near_a_distress_word_but_not_one_are_not_sos(text, name):
+    assert parse(text).name == name
 
 
 @pytest.mark.parametrize(

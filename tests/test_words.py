@@ -69,8 +69,15 @@ def test_im_fine_in_spanish_is_answered_in_spanish_and_the_timer_runs_on(network
     assert "ya se detuvo" in w.reply(MEMBER, "OK")
 
 
-def test_im_fine_without_a_timer_says_none_runs(network):
+def test_im_fine_or_ok_with_more_without_a_timer_says_none_runs(network):
     assert "No timer is running" in network.reply(MEMBER, "im ok thanks")
+    assert "No timer is running" in network.reply(MEMBER, "ok but the guy is weird")
+
+
+def test_a_buddy_is_answered_far_beyond_what_a_person_sends_and_a_loop_still_ends(network):
+    w = network
+    replies = [w.text(BUDDY, f"zzqx{i}") for i in range(32)]
+    assert all(len(r) == 1 for r in replies[:30]) and replies[30:] == [[], []]
 
 
 def test_with_a_safe_word_im_fine_raises_the_covert_alarm_and_looks_ordinary(network):
