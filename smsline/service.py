@@ -639,7 +639,7 @@ def _duration_error(ctx: Ctx, usage: str) -> bool:
         ctx.reply("bad_duration")
     elif error == "clock":
         h, _, m = what.split()[0].partition(":")
-        ctx.reply("clock_unclear", what=what, h=h, m=m[:2])
+        ctx.reply("clock_unclear", what=f"{h}:{m[:2]}", h=h, m=m[:2])
     elif error == "duration":
         ctx.reply("start_unclear" if ctx.cmd.name == "START" else "extend_unclear", what=what)
     else:

@@ -136,6 +136,7 @@ def test_start_a_las_11_takes_the_next_11_and_the_confirmation_shows_it(make_wor
 def test_times_refused_say_what_was_not_understood_and_start_nothing(network):
     w = network
     assert "1:30 could be a length or a time of day" in w.reply(MEMBER, "START 1:30")
+    assert w.reply(MEMBER, "START 10:30 hotel").startswith("10:30 could be a length")
     assert "START 1h30" in w.reply(MEMBER, "START 1:30") and "START 1:30pm" in w.reply(MEMBER, "START 1:30")
     assert 'The time "11 y media" was not understood' in w.reply(MEMBER, "START 11 y media")
     assert "from 1 minute to 24 hours" in w.reply(MEMBER, "START 9999")
