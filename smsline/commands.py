@@ -559,6 +559,7 @@ HANDLERS: dict[str, Handler] = {
     "BUDDYS": _plain("BUDDIES"),
     "CONTACTOS": _plain("BUDDIES"),
     "UNBUDDY": _with_number("UNBUDDY"),
+    "QUITAR": _with_number("UNBUDDY"),
     "NAME": _with_alias("NAME"),
     "NOMBRE": _with_alias("NAME"),
     "SAFEWORD": _with_text("SAFEWORD"),
@@ -602,7 +603,7 @@ HANDLERS: dict[str, Handler] = {
 # Words only Spanish uses: a person who has not chosen a language is answered in Spanish after them.
 SPANISH_WORDS = frozenset({
     "INICIO", "EMPEZAR", "LISTO", "EXTENDER", "MAS", "ESTADO", "IDIOMA", "DERECHOS", "AYUDA", "SI", "VOY",
-    "UNIRME", "ACEPTO", "ACEPTAR", "CONTACTOS", "CONTACTO", "PRUEBA", "NOMBRE", "BORRAR", "ESTOY", "YA", "CLARO", "ESPANOL",
+    "UNIRME", "ACEPTO", "ACEPTAR", "CONTACTOS", "CONTACTO", "PRUEBA", "QUITAR", "NOMBRE", "BORRAR", "ESTOY", "YA", "CLARO", "ESPANOL",
     "CASTELLANO",
 })
 

@@ -384,6 +384,7 @@ def test_more_than_an_im_fine_phrase_is_not_fine(text):
         ("BORRAR SI", "WIPE", {"text": "YES"}), ("borrar sí", "WIPE", {"text": "YES"}),
         ("WIPE SI", "WIPE", {"text": "YES"}), ("WIPE YES", "WIPE", {"text": "YES", "lang": None}),
         ("ya voy", "ACK", {"lang": "es"}), ("VOY", "ACK", {"lang": "es"}), ("prueba", "TEST", {}),
+        ("quitar 415 555 0100", "UNBUDDY", {"number": "415 555 0100", "lang": "es"}),
         ("YES", "OPTIN", {"lang": None}), ("OK", "OK", {"lang": None}),
     ],
 )

@@ -318,12 +318,12 @@ def test_a_spanish_organizer_enrolls_a_member_in_spanish(world):
     w = world
     assert "español" in w.reply(ORGANIZER, "LANG ES")
     assert "Para invitar a alguien: ADD numero alias" in es_reply(w, ORGANIZER, "ADD")
-    assert "Invitacion enviada a ...0102. Tiene que responder JOIN." == es_reply(w, ORGANIZER, f"ADD {MEMBER} Rose")
+    assert "Invitacion enviada a ...0102. Tiene que aceptar con JOIN o UNIRME." == es_reply(w, ORGANIZER, f"ADD {MEMBER} Rose")
     w.take(MEMBER)
     assert "Rose" in w.reply(MEMBER, "UNIRME")
     assert "...0102 ya es miembro." == es_reply(w, ORGANIZER, f"ADD {MEMBER}")
     assert "Miembros: 2." in es_reply(w, ORGANIZER, "MEMBERS")
-    assert "Invitacion enviada a ...0104. Tiene que responder YES." == es_reply(w, ORGANIZER, f"ORGANIZER {BUDDY2}")
+    assert "Invitacion enviada a ...0104. Tiene que aceptar con YES o SI." == es_reply(w, ORGANIZER, f"ORGANIZER {BUDDY2}")
     assert "...0102 ya no es miembro." == es_reply(w, ORGANIZER, f"REMOVE {MEMBER}")
     assert "Ya no formas parte de Line" in w.take(MEMBER)[-1]  # Rose said UNIRME: she reads Spanish now
     assert "...0102 no es miembro." == es_reply(w, ORGANIZER, f"REMOVE {MEMBER}")
@@ -393,7 +393,7 @@ def test_an_alert_that_cannot_reach_a_buddy_is_reported_in_spanish(es_member):
     w.reply(MEMBER, "START 5 Hotel")
     w.advance(10.1)
     told = es_take(w, MEMBER)
-    assert "Tu alerta no le llego a Sam. Tambien estamos avisando al equipo organizador." in " ".join(told)
+    assert "Tu alerta no pudo llegar a Sam. Tambien estamos avisando al equipo organizador." in " ".join(told)
     assert len(w.take(BUDDY2)) == 1 and len(w.take(ORGANIZER)) == 1
     status = es_reply(w, MEMBER, "STATUS")
     assert "Recibieron: Ana" in status and "No recibieron: Sam." in status

@@ -15,7 +15,7 @@ TEXTS = {
     "start_replaced": "Tu temporizador anterior ya no corre. El nuevo va hasta {end_at}. "
                       "Manda OK cuando estés a salvo.",
     "start_no_buddy": "Aun no tienes contacto confirmado, asi que tus alertas van al equipo organizador. "
-                      "Agrega uno: BUDDY numero nombre",
+                      "Agrega uno: CONTACTO numero nombre",
     "start_usage": "Para empezar: START 60 (minutos), START 1h30 o START 10:30pm. "
                    "Después puedes poner donde o con quién.",
     "bad_duration": "El tiempo va de 1 minuto a 24 horas, por ej. START 45, START 1h30 o START 10:30pm.",
@@ -29,9 +29,9 @@ TEXTS = {
     "extend_too_late": "Las alertas ya salieron, asi que la hora ya no se puede cambiar. "
                        "Manda OK cuando estés a salvo.",
     "extend_too_long": "Un temporizador dura 24 horas como maximo. Sigue hasta {end_at}.",
-    "extend_usage": "Para sumar tiempo: EXTEND 30 (o MAS 30), EXTEND 1h o EXTEND 1h30.",
+    "extend_usage": "Para sumar tiempo: MAS 30, MAS 1h o MAS 1h30.",
     "sos_ok": "Alerta enviada. Manda OK cuando estés a salvo.",
-    "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con BUDDY numero nombre.",
+    "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con CONTACTO numero nombre.",
     "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.",
     "status_running": "Temporizador activo hasta {end_at}.{note_part}",
     "status_overdue": "Ya es la hora. Si no mandas OK, las alertas salen a las {alert_at}.",
@@ -40,7 +40,7 @@ TEXTS = {
                 "mas tiempo, manda MAS 30.",
     "timeup": "Ya es la hora. Manda OK ahora, o en {minutes} min avisamos a tus contactos.",
     "member_alerted": "Ya avisamos a tus contactos. Manda OK cuando estés a salvo.",
-    "alert_undelivered": "Tu alerta no le llego a {names}. Tambien estamos avisando al equipo organizador. "
+    "alert_undelivered": "Tu alerta no pudo llegar a {names}. Tambien estamos avisando al equipo organizador. "
                          "Manda OK cuando estés a salvo.",
     "no_buddy_reachable": "No se le puede escribir a ninguno de tus contactos. Estamos avisando al equipo "
                           "organizador. Manda OK cuando estés a salvo.",
@@ -72,9 +72,9 @@ TEXTS = {
                      "Responde JOIN (o UNIRME) para aceptar, o ignora este mensaje. "
                      "Responde STOP para no recibir mas mensajes.",
     "join_ok": "Te damos la bienvenida a {network}. Tus contactos te veran como {alias}. "
-               "Agrega uno: BUDDY numero nombre. AYUDA para mas.",
+               "Agrega uno: CONTACTO numero nombre. AYUDA para mas.",
     "join_none": "No hay ninguna invitacion para este numero.",
-    "add_ok": "Invitacion enviada a {number}. Tiene que responder JOIN.",
+    "add_ok": "Invitacion enviada a {number}. Tiene que aceptar con JOIN o UNIRME.",
     "add_already": "{number} ya es miembro.",
     "add_usage": "Para invitar a alguien: ADD numero alias, por ej. ADD 415 555 0100 Rosa",
     "bad_number": "No pude leer ese numero. Escribelo asi: +14155550100 o 415 555 0100.",
@@ -86,15 +86,15 @@ TEXTS = {
     "removed_notice": "Ya no formas parte de {network}. Gracias.",
     "invite_organizer": "{network}: te invitan a ayudar a llevar esta linea como parte del equipo organizador. "
                         "Responde YES (o SI) para aceptar, o ignora este mensaje.",
-    "organizer_invited": "Invitacion enviada a {number}. Tiene que responder YES.",
+    "organizer_invited": "Invitacion enviada a {number}. Tiene que aceptar con YES o SI.",
     "organizer_ok": "Ya eres parte del equipo organizador de {network}. Manda AYUDA (o HELP) para ver tus comandos.",
     "organizer_usage": "Para invitar a alguien al equipo organizador: ORGANIZER numero",
     "members_count": "Miembros: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} te pide ser su contacto de confianza. Si no se reporta a tiempo, "
                     "te llega un mensaje. Responde YES (o SI) para aceptar o NO para decir que no.",
-    "buddy_invited": "Invitacion enviada a {number}. Recibira tus alertas cuando responda YES.",
-    "buddy_usage": "Para agregar un contacto: BUDDY numero nombre, por ej. BUDDY 415 555 0100 Sam",
+    "buddy_invited": "Invitacion enviada a {number}. Recibira tus alertas cuando acepte.",
+    "buddy_usage": "Para agregar un contacto: CONTACTO numero nombre, por ej. CONTACTO 415 555 0100 Sam",
     "buddy_self": "No puedes ser tu propio contacto.",
     "buddy_already": "{number} ya es tu contacto.",
     "buddy_blocked": "No se puede invitar a ese numero.",
@@ -109,7 +109,7 @@ TEXTS = {
     "buddies_none": "Aun no tienes contactos. Agrega uno: CONTACTO numero nombre",
     "unbuddy_ok": "{number} ya no recibira tus alertas.",
     "unbuddy_unknown": "{number} no es uno de tus contactos.",
-    "unbuddy_usage": "Para quitar un contacto: UNBUDDY numero",
+    "unbuddy_usage": "Para quitar un contacto: QUITAR numero",
     "unbuddied": "Ya no recibiras alertas de {member}.",
     "name_ok": "Ahora tus contactos te veran como {alias}.",
     "name_usage": "Para elegir el nombre que ven tus contactos: NOMBRE y el nombre (hasta 20 letras).",
@@ -127,8 +127,8 @@ TEXTS = {
     "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. No pasa nada malo. Es para revisar que te lleguen "
                   "las alertas.",
     "test_sent": "Prueba enviada. Contactos a los que llego: {count}.",
-    "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: BUDDY numero nombre",
-    "test_undelivered": "Tu prueba no le llego a {name}. Revisa el numero con esa persona.",
+    "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: CONTACTO numero nombre",
+    "test_undelivered": "Tu prueba no pudo llegar a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Para confirmar, responde BORRAR SI.",
     "wipe_confirm_last_org": "Eres la ultima persona del equipo organizador: nadie podra manejar la linea "
                              "después de esto. Para borrar de todos modos, responde BORRAR SI.",
@@ -139,7 +139,7 @@ TEXTS = {
             "START 60 (y donde, con quién): si en 60 min no mandas OK, avisamos a tus contactos. "
             "OK (o LISTO): todo bien, se detiene. MAS 30: 30 min mas. ESTADO: ver tu temporizador. "
             "CONTACTO numero nombre: invitar a alguien de confianza que recibe tus alertas. CONTACTOS: verlos. "
-            "UNBUDDY numero: quitar uno. PRUEBA: revisar que les lleguen.",
+            "QUITAR numero: quitar uno. PRUEBA: revisar que les lleguen.",
     "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS, "
                       "BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
     "help_more": "Mas: NOMBRE y un nombre: como te ven tus contactos. DERECHOS: tus derechos. REPORT y que "
@@ -236,7 +236,7 @@ TEXTS = {
                      "manda START {h}h{m}; para la hora, START {h}:{m}pm.",
     "start_unclear": "No entendi la hora \"{what}\", asi que no empezo nada. Escribela asi: START 90, START 1h30 "
                      "o START 11pm.",
-    "extend_unclear": "No entendi el tiempo \"{what}\", asi que no cambio nada. Escribelo asi: MAS 30, MAS 1h o "
+    "extend_unclear": "No entendi el tiempo \"{what}\", asi que todo sigue igual. Escribelo asi: MAS 30, MAS 1h o "
                       "MAS 1h30.",
     "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
                           "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
