@@ -830,6 +830,9 @@ def h_join(ctx: Ctx) -> None:
     if ctx.is_member:
         ctx.reply("help")
         return
+    if not inv and _has_invites(ctx):
+        h_yes(ctx)  # "UNIRME" to a buddy or organizer invitation: the consent it clearly is
+        return
     if not inv:
         ctx.reply("join_none")
         return

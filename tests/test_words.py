@@ -193,6 +193,7 @@ def test_an_invitation_from_an_inviter_with_no_language_chosen_is_in_both_and_fi
 
 
 @pytest.mark.parametrize("consent, welcome", [("SI", "Ya eres contacto"), ("acepto", "Ya eres contacto"),
+                                              ("Sí", "Ya eres contacto"), ("UNIRME", "Ya eres contacto"),
                                               ("claro que si", "Ya eres contacto"), ("YES", "You are now a buddy")])
 def test_a_buddy_answers_a_two_language_invitation_and_is_answered_in_the_language_used(world, consent, welcome):
     w = world
