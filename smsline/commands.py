@@ -8,7 +8,7 @@ number is valid is the service's business.
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
 MAX_WORD = 20
@@ -61,6 +61,8 @@ class Command:
     error: str | None = None  # 'usage', 'duration' or 'number'
     word: str = ""  # first word as typed: upper case, no edge punctuation
     extra: str | None = None  # APPROVE: what follows SEND; CARD: its language
+    halfday: bool = False  # START at: a clock hour given without am/pm ("a las 11"): the sooner of the two
+    lang: str | None = None  # the language of the words, when only one language uses them ("SI", "AUXILIO")
 
 
 def parse(text: str) -> Command:
@@ -114,26 +116,6 @@ def _ends_word(text: str, end: int) -> bool:
     return end >= len(text) or not text[end].isalnum()
 
 
-def _match_time(text: str) -> tuple[tuple[int, int] | None, int] | None:
-    """A time of day at the start of text: ((hour, minute) or None if invalid, end)."""
-    m = _TIME.match(text)
-    if m is None or not _ends_word(text, m.end()):
-        return None
-    half = (m.group("half") or m.group("short") or "").lower()
-    if not half and m.group("minute") is None:
-        return None  # a bare number is minutes, never a time of day
-    hour, minute = int(m.group("hour")), int(m.group("minute") or 0)
-    if minute > 59:
-        return None, m.end()
-    if half:
-        if not 1 <= hour <= 12:
-            return None, m.end()
-        hour = hour % 12 + (12 if half == "p" else 0)
-    elif hour > 23:
-        return None, m.end()
-    return (hour, minute), m.end()
-
-
 def _match_duration(text: str) -> tuple[int, int] | None:
     """A duration at the start of text: (minutes, end), or None."""
     m = _DURATION.match(text)
@@ -154,6 +136,178 @@ def _match_duration(text: str) -> tuple[int, int] | None:
         return None
     return minutes, end
 
+
+
+# ---------------------------------------------------------------- durations and times as people write them
+# "media hora", "hora y media", "1:30 hrs", "a las 11", "11 de la noche": each is either read
+# right or refused as "duration" (not understood), "range" (outside 1 min..24 h) or "clock"
+# ("1:30" alone: a length or a time of day?). Never a number with the rest taken as the note.
+
+_WORD_NUMBERS = {
+    "un": 1, "una": 1, "uno": 1, "one": 1, "a": 1, "an": 1, "dos": 2, "two": 2, "tres": 3, "three": 3,
+    "cuatro": 4, "four": 4, "cinco": 5, "five": 5, "seis": 6, "six": 6, "diez": 10, "ten": 10,
+    "quince": 15, "fifteen": 15, "veinte": 20, "twenty": 20, "treinta": 30, "thirty": 30,
+    "cuarenta": 40, "forty": 40, "noventa": 90, "ninety": 90,
+}
+_WORDNUM = "(?:" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + ")"
+_NUM = rf"(?:[0-9]{{1,2}}|{_WORDNUM})"
+_HOURS = r"(?:horas?|hours?|hrs?|h)"
+_MINS = r"(?:minutos?|minutes?|mins?|m)"
+_FRACTION = {"media": 30, "half": 30, "a half": 30, "cuarto": 15, "quarter": 15, "a quarter": 15}
+_PHRASE_DURATIONS = [
+    # "hora y media", "1 hora y media", "2 horas y cuarto", "an hour and a half"
+    re.compile(rf"(?:(?P<n>{_NUM})\s*)?{_HOURS}\s+(?:y|and)\s+(?P<frac>media|cuarto|a\s+half|a\s+quarter)"
+               rf"{_NOT_LETTER}", re.IGNORECASE),
+    # "1 and a half hours", "1 y media horas"
+    re.compile(rf"(?P<n>{_NUM})\s+(?:y|and)\s+(?P<frac>media|a\s+half|a\s+quarter|cuarto)\s+{_HOURS}"
+               rf"{_NOT_LETTER}", re.IGNORECASE),
+    # "media hora", "half an hour", "a half hour", "cuarto de hora", "a quarter of an hour"
+    re.compile(rf"(?:a\s+)?(?P<frac>media|half|cuarto|quarter)\s+(?:(?:de|of)\s+)?(?:an?\s+|una\s+)?"
+               rf"(?:horas?|hours?|hr){_NOT_LETTER}", re.IGNORECASE),
+    # "1:30 hrs", "1:30h", "2:15 horas"
+    re.compile(rf"(?P<h>[0-9]{{1,2}}):(?P<m>[0-5][0-9])\s*{_HOURS}{_NOT_LETTER}", re.IGNORECASE),
+    # "una hora", "dos horas", "treinta minutos", "an hour"
+    re.compile(rf"(?P<word>{_WORDNUM})\s+(?:(?P<wh>horas?|hours?|hrs?)|{_MINS}){_NOT_LETTER}", re.IGNORECASE),
+]
+_LEAD = re.compile(r"(?:(?:a|hasta)\s+la(?:s)?|at|until|till|by)\s+(?=[0-9])", re.IGNORECASE)
+_DAYPART = re.compile(
+    r"""\s*(?:
+        (?:de|en)\s+la\s+(?P<es>noche|tarde|ma[nñ]ana|madrugada)
+      | (?P<night>at\s+night|tonight)
+      | in\s+the\s+(?P<en>morning|afternoon|evening)
+      | (?P<oclock>en\s+punto|o'?clock|o\s+clock)
+    )(?![^\W\d_])""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_PAST_HOUR = re.compile(r"\s+y\s+(media|cuarto)(?![^\W\d_])", re.IGNORECASE)
+# After a bare number, words that show it was meant as part of a time: refuse rather than take them as the note.
+_MISREAD = re.compile(
+    r"\s*(?:y\s+(?:media|cuarto)|and\s+a\s+(?:half|quarter)|(?:de|en)\s+la\s+(?:noche|tarde|ma[nñ]ana|madrugada)"
+    r"|de\s+la\b|en\s+punto|o'?clock|tonight|at\s+night|in\s+the\s+(?:morning|afternoon|evening)"
+    r"|(?:hrs?|horas?|hours?|mins?|minutos?|minutes?)(?![^\W\d_])|[:.,][0-9]|am\b|pm\b)",
+    re.IGNORECASE,
+)
+
+
+def _daypart_hour(hour: int, m: re.Match) -> int | None:
+    """The 24-hour hour of '11 de la noche', '10 in the morning'; None when it cannot be."""
+    part = _key(m.group("es") or m.group("en") or ("night" if m.group("night") else "")).lower()
+    if not 1 <= hour <= 12:
+        return None
+    if part in ("noche", "night", "evening"):
+        return 0 if hour == 12 else (hour + 12 if hour >= 6 else hour)
+    if part in ("tarde", "afternoon"):
+        return 12 if hour == 12 else hour + 12
+    if part == "madrugada":
+        return 0 if hour == 12 else hour
+    if part in ("manana", "morning"):
+        return 12 if hour == 12 else hour
+    return None
+
+
+def _phrase_duration(text: str) -> tuple[int, int] | None:
+    """A duration written in words at the start of text: (minutes, end), or None."""
+    for pattern in _PHRASE_DURATIONS:
+        m = pattern.match(text)
+        if m is None:
+            continue
+        groups = m.groupdict()
+        if groups.get("h") is not None:
+            return int(groups["h"]) * 60 + int(groups["m"]), m.end()
+        if groups.get("word") is not None:
+            n = _number_word(groups["word"])
+            return (n * 60 if groups.get("wh") else n), m.end()
+        frac = _FRACTION[" ".join(groups["frac"].lower().split())]
+        if "n" in groups:
+            n = 1 if groups["n"] is None else _number_word(groups["n"])
+            return n * 60 + frac, m.end()
+        return frac, m.end()
+    return None
+
+
+def _number_word(word: str) -> int:
+    return int(word) if word.isdigit() else _WORD_NUMBERS[word.lower()]
+
+
+def _read_clock(text: str, lead: bool) -> tuple | str | None:
+    """A time of day at the start of text: ("at", (h, m), halfday, end), an error, or None if it is not one."""
+    m = _TIME.match(text)
+    if m is None or not _ends_word(text, m.end()):
+        return None
+    hour, minute = int(m.group("hour")), int(m.group("minute") or 0)
+    half = (m.group("half") or m.group("short") or "").lower()
+    end = m.end()
+    past = _PAST_HOUR.match(text, end) if m.group("minute") is None and not half else None
+    if past is not None:  # "a las 11 y media", "10 y cuarto de la noche"
+        minute, end = (30 if _key(past.group(1)) == "MEDIA" else 15), past.end()
+    part = _DAYPART.match(text, end)
+    if m.group("minute") is not None and minute > 59:
+        return "duration"
+    if half:
+        if not 1 <= hour <= 12:
+            return "duration"
+        return "at", (hour % 12 + (12 if half == "p" else 0), minute), False, end
+    if part is not None and not part.group("oclock"):
+        hour24 = _daypart_hour(hour, part)
+        if hour24 is None:
+            return "duration"
+        return "at", (hour24, minute), False, part.end()
+    if part is not None:  # "11 o'clock", "a las 11 en punto"
+        lead, end = True, part.end()
+    if not lead and m.group("minute") is None:
+        return None  # a bare number is minutes
+    if hour > 23:
+        return "duration"
+    if hour == 0 or hour >= 13:
+        return "at", (hour, minute), False, end
+    if lead:
+        return "at", (hour, minute), True, end  # "a las 11": the next 11 on the clock
+    return "clock"  # "1:30": 1 h 30 min, or half past one?
+
+
+def _read_when(rest: str, clock: bool) -> tuple | str:
+    """The duration or time of day at the start of a START or EXTEND argument, or why it is refused."""
+    lead = _LEAD.match(rest) if clock else None
+    if lead is not None:
+        found = _read_clock(rest[lead.end():], lead=True)
+        if found is None or isinstance(found, str):
+            return found or "duration"
+        kind, at, halfday, end = found
+        return _clear(found, lead.end() + end, rest)
+    phrase = _phrase_duration(rest)
+    if phrase is not None:
+        minutes, end = phrase
+    else:
+        if clock:
+            found = _read_clock(rest, lead=False)
+            if isinstance(found, tuple):
+                return _clear(found, found[3], rest)
+            if found is not None:
+                return found
+        elif re.match(r"[0-9]{1,2}:[0-5][0-9](?![0-9])", rest):
+            h, mm = rest[:rest.index(":")], rest[rest.index(":") + 1:rest.index(":") + 3]
+            minutes, end = int(h) * 60 + int(mm), rest.index(":") + 3  # "EXTEND 1:30": there is no time of day to mean
+            return _in_range(minutes, end, rest)
+        found = _match_duration(rest)
+        if found is None:
+            return "duration"
+        minutes, end = found
+    return _in_range(minutes, end, rest)
+
+
+def _clear(found: tuple, end: int, rest: str) -> tuple | str:
+    """A time of day, unless what follows shows it was read wrong."""
+    if _MISREAD.match(rest, end):
+        return "duration"
+    return found[0], found[1], found[2], end
+
+
+def _in_range(minutes: int, end: int, rest: str) -> tuple | str:
+    if _MISREAD.match(rest, end):
+        return "duration"
+    if not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        return "range"
+    return "minutes", minutes, False, end
 
 def _split_number(text: str) -> tuple[str | None, str]:
     """The leading phone number (raw, at least 3 digits) and what follows it."""
@@ -259,23 +413,22 @@ Handler = Callable[[str, str], Command]
 
 
 def _start(word: str, rest: str) -> Command:
-    when = _match_time(rest)
-    if when is not None:
-        at, end = when
-        if at is None:
-            return Command("START", error="duration", text=rest, word=word)
-        return Command("START", at=at, text=_note(rest[end:]), word=word)
-    found = _match_duration(rest)
-    if found is None or not MIN_MINUTES <= found[0] <= MAX_MINUTES:
-        return Command("START", error="duration", text=rest, word=word)
-    return Command("START", minutes=found[0], text=_note(rest[found[1] :]), word=word)
+    if not rest:
+        return Command("START", error="usage", word=word)
+    found = _read_when(rest, clock=True)
+    if isinstance(found, str):
+        return Command("START", error=found, text=rest, word=word)
+    kind, value, halfday, end = found
+    if kind == "at":
+        return Command("START", at=value, halfday=halfday, text=_note(rest[end:]), word=word)
+    return Command("START", minutes=value, text=_note(rest[end:]), word=word)
 
 
 def _extend(word: str, rest: str) -> Command:
-    found = _match_duration(rest)
-    if found is None or not MIN_MINUTES <= found[0] <= MAX_MINUTES:
-        return Command("EXTEND", error="duration", text=rest, word=word)
-    return Command("EXTEND", minutes=found[0], text=_note(rest[found[1] :]), word=word)
+    found = _read_when(rest, clock=False)
+    if isinstance(found, str):
+        return Command("EXTEND", error=found, text=rest, word=word)
+    return Command("EXTEND", minutes=found[1], text=_note(rest[found[3] :]), word=word)
 
 
 def _ok(word: str, rest: str) -> Command:
@@ -348,7 +501,9 @@ def _lang(word: str, rest: str) -> Command:
 
 
 def _wipe(word: str, rest: str) -> Command:
-    return Command("WIPE", text=_display(_split_word(rest)[0]), word=word)
+    confirm = _key(_split_word(rest)[0])
+    # "WIPE SI" and "BORRAR SI" confirm like WIPE YES: the Spanish texts offer SI.
+    return Command("WIPE", text="YES" if confirm in ("YES", "SI") else _display(confirm), word=word)
 
 
 def _report_id(rest: str) -> tuple[str, str] | None:
@@ -400,12 +555,17 @@ HANDLERS: dict[str, Handler] = {
     "ESTADO": _plain("STATUS"),
     "BUDDY": _with_number("BUDDY"),
     "BUDDIES": _plain("BUDDIES"),
+    "CONTACTO": _with_number("BUDDY"),
     "BUDDYS": _plain("BUDDIES"),
+    "CONTACTOS": _plain("BUDDIES"),
     "UNBUDDY": _with_number("UNBUDDY"),
+    "QUITAR": _with_number("UNBUDDY"),
     "NAME": _with_alias("NAME"),
+    "NOMBRE": _with_alias("NAME"),
     "SAFEWORD": _with_text("SAFEWORD"),
     "DURESS": _with_text("DURESS"),
     "TEST": _plain("TEST"),
+    "PRUEBA": _plain("TEST"),
     "LANG": _lang,
     "LANGUAGE": _lang,
     "IDIOMA": _lang,
@@ -414,6 +574,7 @@ HANDLERS: dict[str, Handler] = {
     "REPORT": _with_text("REPORT"),
     "CHECK": _check,
     "WIPE": _wipe,
+    "BORRAR": _wipe,
     "HELP": _plain("HELP"),
     "MENU": _plain("HELP"),
     "INFO": _plain("HELP"),
@@ -422,6 +583,8 @@ HANDLERS: dict[str, Handler] = {
     "SI": _with_choice("YES"),
     "NO": _with_choice("NO"),
     "ACK": _with_choice("ACK"),
+    "ACEPTO": _with_choice("YES"),
+    "ACEPTAR": _with_choice("YES"),
     "VOY": _with_choice("ACK"),
     "JOIN": _with_choice("JOIN"),
     "UNIRME": _with_choice("JOIN"),
@@ -437,10 +600,80 @@ HANDLERS: dict[str, Handler] = {
     "CARD": _card,
 }
 
+# Words only Spanish uses: a person who has not chosen a language is answered in Spanish after them.
+SPANISH_WORDS = frozenset({
+    "INICIO", "EMPEZAR", "LISTO", "EXTENDER", "MAS", "ESTADO", "IDIOMA", "DERECHOS", "AYUDA", "SI", "VOY",
+    "UNIRME", "ACEPTO", "ACEPTAR", "CONTACTOS", "CONTACTO", "PRUEBA", "QUITAR", "NOMBRE", "BORRAR", "ESTOY", "YA", "CLARO", "ESPANOL",
+    "CASTELLANO",
+})
+
+# Distress words raise the alarm like SOS, in any language setting and with or without accents.
+# Compared with repeated letters folded ("SOCORRO" -> "SOCORO", "auxiliooo" -> "AUXILIO").
+DISTRESS = frozenset({"SOS", "AUXILIO", "AUSILIO", "AUXILO", "SOCORO", "AYUDAME", "AYUDENME", "AYUDAMEN", "AYUDEME",
+                      "MAYDAY"})
+# A misspelt distress word (one letter off, "auxlio", "socoror") is SOS too; never a command word.
+_DISTRESS_LONG = sorted(w for w in DISTRESS if len(w) >= 6)
+SOS_EMOJI = "\U0001f198"
+
+# "I'm fine" said in words (accents, apostrophes and punctuation dropped): while a timer runs these
+# get "your timer is still running; text OK on its own". They never end a timer (README: Commands).
+FINE_PHRASES = frozenset({
+    "ya", "ya sali", "ya termine", "ya estoy", "ya estoy bien", "ya estoy en casa", "ya llegue",
+    "ya en casa", "ya estoy a salvo", "bien", "todo bien", "todo ok", "todo tranquilo", "todo esta bien",
+    "sano y salvo", "sana y salva", "sana y salvo", "a salvo", "estoy a salvo", "en casa", "estoy en casa",
+    "llegue", "llegue bien", "termine", "lista", "ya lista", "ya listo", "todo listo", "estoy bien ya",
+    "im ok", "i am ok", "im okay", "i am okay", "im fine", "i am fine", "im safe", "i am safe", "safe",
+    "fine", "all good", "all fine", "all ok", "all okay", "all done", "done", "home", "im home",
+    "i am home", "got home", "back home", "im good", "i am good", "good", "im back", "all safe",
+    "safe now", "im safe now", "i am safe now", "home safe", "made it home", "im out", "i am out",
+})
+_FINE_TAIL = frozenset({"thanks", "thank", "you", "u", "thx", "ty", "gracias", "x", "xx", "bye", "now",
+                        "ahora", "ya", "please", "pls"})
+
+
+def _plain_words(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text.replace("'", "").replace("\u2019", ""))
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return "".join(c if c.isalnum() else " " for c in letters).split()
+
+
+def _fine(body: str) -> bool:
+    """Whether the whole text is only an "I'm fine" phrase, maybe with thanks after it."""
+    words = _plain_words(body)
+    if len(words) > 8:
+        return False
+    while words and " ".join(words) not in FINE_PHRASES and words[-1] in _FINE_TAIL:
+        words.pop()
+    return bool(words) and " ".join(words) in FINE_PHRASES
+
+
+def _distress(key: str) -> bool:
+    """Whether a first word (as the keyword table spells it) is a distress word or a near miss of one."""
+    import difflib
+
+    folded = _folded(key)
+    if folded in DISTRESS:
+        return True
+    if key in HANDLERS or key in OPTOUT_WORDS or len(folded) < 6:
+        return False
+    return bool(difflib.get_close_matches(folded, _DISTRESS_LONG, n=1, cutoff=0.85))
+
+
+def _folded(key: str) -> str:
+    """The word with runs of one letter folded to one: SOOOS -> SOS."""
+    return "".join(c for i, c in enumerate(key) if i == 0 or c != key[i - 1])
+
+
 # Two-word keywords: (first, second) -> handler of the words after them.
 PHRASES: dict[tuple[str, str], Handler] = {
     ("ESTOY", "BIEN"): _ok,
     ("ON", "IT"): _with_choice("ACK"),
+    ("YA", "VOY"): _with_choice("ACK"),
+    ("HELP", "ME"): _with_text("SOS", required=False),  # "help me" is a cry, not a question; HELP alone is the menu
+    ("AYUDA", "ME"): _with_text("SOS", required=False),
+    ("CLARO", "QUE"): lambda word, rest: (
+        _with_choice("YES")(word, _trim(_split_word(rest)[1])) if _key(_split_word(rest)[0]) == "SI"
+        else Command("UNKNOWN", text=rest, word=word)),
     ("BUDDY", "LIST"): _plain("BUDDIES"),
     ("SAFE", "WORD"): _with_text("SAFEWORD"),
 }
@@ -457,11 +690,18 @@ def _parse(text: object) -> Command:
     if _only_punctuation(body.replace("?", "")) and "?" in body:
         return Command("HELP", word="?")
 
+    if SOS_EMOJI in body:  # the SOS emoji anywhere: a person in danger may type nothing else
+        return Command("SOS", text=_note(" ".join(body.replace(SOS_EMOJI, " ").split(" "))), word="SOS")
     first, rest = _split_word(body)
     rest = _trim(rest)
     if _only_punctuation(rest):
         rest = ""
     key, word = _key(first), _display(first)
+    if key.isalpha() and _distress(key):
+        lang = "es" if _folded(key) not in ("SOS", "MAYDAY") else None
+        return Command("SOS", text=rest, word=word, lang=lang)
+    if not rest and key in ("ESPANOL", "CASTELLANO", "ENGLISH", "INGLES"):
+        return Command("LANG", text=LANG_NAMES[key], word=word, lang="es" if key != "ENGLISH" else None)
 
     # Carrier keywords count only alone, and the eight opt-out words mean nothing else.
     if key in OPTOUT_WORDS:
@@ -473,11 +713,23 @@ def _parse(text: object) -> Command:
     phrase = PHRASES.get((key, _key(second)))
     if phrase is not None:
         after = _trim(after)
-        return phrase(word, "" if _only_punctuation(after) else after)
+        command = phrase(word, "" if _only_punctuation(after) else after)
+        return replace(command, lang="es") if key in SPANISH_WORDS and command.name != "UNKNOWN" else command
     handler = HANDLERS.get(key)
     if handler is None:
-        return Command("UNKNOWN", text=rest, word=word)
-    return handler(word, rest)
+        return _unlisted(body, word, rest)
+    command = handler(word, rest)
+    return replace(command, lang="es") if key in SPANISH_WORDS and command.name != "UNKNOWN" else command
+
+
+def _unlisted(body: str, word: str, rest: str) -> Command:
+    """A text that starts with no keyword: "I'm fine", a bare duration, or not understood."""
+    if _fine(body):
+        return Command("FINE", text=body, word=word)
+    found = _read_when(body, clock=False)
+    if isinstance(found, tuple) and found[3] == len(body.rstrip(ARG_TRAILING)):
+        return Command("DURATION", minutes=found[1], word=word)
+    return Command("UNKNOWN", text=rest, word=word)
 
 
 # Keywords a typo may be close to; the carrier opt-out words are never suggested.

@@ -21,6 +21,15 @@ def _int(name: str, default: int, env) -> int:
         return default
 
 
+def _clock(name: str, env) -> int:
+    raw = (env.get(name) or "").strip().lower().removesuffix("h")
+    if raw in ("12", "24"):
+        return int(raw)
+    if raw:
+        log.warning("setting %s must be 12 or 24; using 12", name)
+    return 12
+
+
 def _float(name: str, default: float, env) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -45,7 +54,7 @@ class Settings:
     twilio_api_url: str | None = None
     public_url: str | None = None
     organizers: tuple[str, ...] = ()
-    network_name: str = "the line"
+    network_name: str = "Lumi"  # a name in no language, so it reads the same in English and Spanish texts
     default_region: str = "US"
     timezone: str = "UTC"
     seconds_per_minute: float = 60.0
@@ -58,6 +67,9 @@ class Settings:
     max_rounds: int = 6
     send_concurrency: int = 100
     simulator: bool = True
+    # 12 or 24: how times are written in each language's texts ("5:12 pm" or "17:12").
+    clock_en: int = 12
+    clock_es: int = 12
     # Not environment settings: bounds the line keeps.
     heartbeat_stale_seconds: float = 120.0
     twilio_timeout_seconds: float = 10.0
@@ -70,6 +82,10 @@ class Settings:
     @property
     def simulator_enabled(self) -> bool:
         return self.simulator and not self.twilio_configured
+
+    def clock(self, lang: str) -> int:
+        """12 or 24: the clock times are written with in this language's texts."""
+        return getattr(self, f"clock_{lang}", 12)
 
     def seconds(self, minutes: float) -> float:
         """Real seconds in `minutes` of the line's clock."""
@@ -116,6 +132,8 @@ def from_env(env=None) -> Settings:
         # The heartbeat beats every 10 s: anything under 30 s would call a healthy worker dead.
         heartbeat_stale_seconds=max(30.0, _float("SMSLINE_HEARTBEAT_STALE_SECONDS", 120.0, env)),
         simulator=(g("SMSLINE_SIMULATOR") or "1") != "0",
+        clock_en=_clock("SMSLINE_CLOCK_EN", env),
+        clock_es=_clock("SMSLINE_CLOCK_ES", env),
     )
 
 

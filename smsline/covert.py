@@ -24,7 +24,7 @@ WORD_RE = re.compile(r"^[a-z0-9\u00e0-\u00ff]{3,30}$")
 # Texts that read as "I'm fine, stop the timer" although they are not OK itself.
 END_WORDS = {"SAFE", "DONE", "HOME", "FINE", "GOOD", "BIEN", "CASA", "LISTA", "TERMINE"}
 # Commands that would end or postpone a running timer (SPEC: "A phone may be in someone else's hands").
-GUARDED = {"OK", "OK_UNCLEAR", "EXTEND", "START", "UNBUDDY", "WIPE", "SAFEWORD", "DURESS"}
+GUARDED = {"OK", "OK_UNCLEAR", "FINE", "EXTEND", "START", "UNBUDDY", "WIPE", "SAFEWORD", "DURESS"}
 CARRIER = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "START", "YES",
            "UNSTOP", "HELP", "INFO"}
 
@@ -54,7 +54,7 @@ def tokens(body: str) -> list[str]:
 def word_problem(word: str) -> str | None:
     """Why a word cannot be a safe or duress word, or None."""
     w = normalize_word(word)
-    if w.upper() in CARRIER or (w and parse(w).name not in ("UNKNOWN",)):
+    if w.upper() in CARRIER or (w and parse(w).name not in ("UNKNOWN", "DURATION")):
         return "word_is_command"
     if not WORD_RE.match(w) or len((word or "").split()) != 1:
         return "word_bad"

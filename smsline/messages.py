@@ -9,10 +9,11 @@ LONG_LIMIT = 459
 # Texts that may take up to three segments; every other key is one SMS.
 LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
-        "report_forward", "report_warning", "broadcast", "rights"}
+        "report_forward", "report_warning", "broadcast", "rights",
+        "invite_member_both", "invite_buddy_both", "invite_organizer_both"}
 
 # Free-text fields that may be shortened to make a text fit.
-SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion")
+SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion", "what")
 
 EN = {
     # Timers
@@ -120,7 +121,7 @@ EN = {
     "wipe_done": "Everything kept about this number is erased.",
     "buddy_link_ended": "{name} is no longer your buddy.",
     # General
-    "help": "{network}: START 60 (where, who) starts a timer. OK ends it. EXTEND 30 adds time. SOS alerts now. "
+    "help": "{network}: In danger? Text SOS: your buddies are alerted at once. START 60 (where, who) starts a timer. OK ends it. EXTEND 30 adds time. SOS alerts now. "
             "STATUS. BUDDY number name, BUDDIES, UNBUDDY number. NAME alias. TEST checks your buddies.",
     "help_more": "More: RIGHTS (your rights card), REPORT what happened (warns others), CHECK number or plate, "
                  "LANG ES, WIPE erases your data. STOP ends all texts.",
@@ -128,7 +129,7 @@ EN = {
                       "REPORTS, APPROVE id (SEND), REJECT id, CARD ES text.",
     "help_buddy": "{network}: you are a buddy. When an alert comes, reply ACK once you are on it. "
                   "YES or NO answers an invitation. STOP ends all texts.",
-    "unknown": "Sorry, that was not understood. Text HELP for the commands.",
+    "unknown": "Sorry, that was not understood. Text HELP for the commands. In danger? Text SOS.",
     "did_you_mean": "Did you mean: {suggestion}? Nothing was done. Text it again to do it.",
     "help_running": "Your timer runs until {end_at}. Text OK when you are safe; STOP does not end it. "
                     "SOS alerts your buddies now.",
@@ -151,7 +152,6 @@ EN = {
     "label_member": "to join",
     "label_organizer": "to organize",
     "days": "Mon Tue Wed Thu Fri Sat Sun",
-    "clock": "12h",
     "part_reached": " Reached: {names}.",
     "part_missed": " Not reached: {names}.",
     # Network: reports, screening, broadcasts, rights card
@@ -201,6 +201,31 @@ EN = {
     "card_nothing": "No new card is waiting. Send CARD and the text first.",
     "part_ids": " Screens: {list}.",
     "part_more": " and {count} more",
+    # es: words as people write them, invitations in two languages, the clock
+    "unknown_running": "Your timer is still running, until {end_at}. To end it, text OK on its own.",
+    "did_you_mean_running": "Did you mean: {suggestion}? Nothing was done. Your timer still runs until {end_at}; "
+                            "to end it, text OK on its own.",
+    "duration_running": "Your timer runs until {end_at}. To add {minutes} min, text EXTEND {minutes}. "
+                        "To end it, text OK on its own.",
+    "duration_start": "To start a timer of {minutes} min, text START {minutes}. Nothing was started.",
+    "clock_unclear": "{what} could be a length or a time of day, so nothing was started. "
+                     "Text START {h}h{m} for {h} h {m} min, or START {h}:{m}pm for the time.",
+    "start_unclear": "The time \"{what}\" was not understood, so nothing was started. "
+                     "Write it like START 90, START 1h30 or START 11pm.",
+    "extend_unclear": "The time \"{what}\" was not understood, so nothing was changed. "
+                      "Write it like EXTEND 30, EXTEND 1h or EXTEND 1h30.",
+    "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
+                          "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
+                          "o ignora este mensaje. / STOP: no more texts, no mas mensajes.",
+    "invite_buddy_both": "{network}: {member} asks you to be their check-in buddy: if they miss a check-in, you "
+                         "get a text. Reply YES to accept or NO to decline. / {member} te pide ser su contacto de "
+                         "confianza: si no se reporta a tiempo, te llega un mensaje. Responde SI para aceptar o "
+                         "NO para decir que no.",
+    "invite_organizer_both": "{network}: you are invited to help run this line as an organizer. Reply YES to "
+                             "accept, or ignore this. / Te invitan a ayudar a llevar esta linea en el equipo "
+                             "organizador. Responde SI para aceptar, o ignora este mensaje.",
+    "clock_am": "am",
+    "clock_pm": "pm",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 INVITES_PER_DAY = 10  # a member's buddy invitations; enough for real use, too few to spam with
 ORGANIZER_INVITES_PER_DAY = 500  # organizers enroll whole networks
 MAX_ALIAS = 20
-ALIAS_WORDS = ("Robin", "Sky", "River", "Sage", "Wren", "Jay", "Rowan", "Ash", "Fern", "Lark", "Reed", "Quinn")
+# Names that are words of neither English nor Spanish (and read the same in both); aliases given before
+# are stored with the person, so they keep working.
+ALIAS_WORDS = ("Ari", "Noa", "Kai", "Eli", "Teo", "Ivo", "Emi", "Nilo", "Zuri", "Kemi", "Tavi", "Uma")
 
 
 def generated_alias(pid: str) -> str:
@@ -37,10 +39,11 @@ def fmt_time(line: Line, ts: float | None, now: float, lang: str = "en") -> str:
     tz = line.tz
     t = datetime.fromtimestamp(ts, tz)
     today = datetime.fromtimestamp(now, tz).date()
-    if messages.render("clock", lang) == "24h":
+    if line.settings.clock(lang) == 24:
         hm = t.strftime("%H:%M")
     else:
-        hm = t.strftime("%I:%M%p").lstrip("0").lower()
+        half = messages.render("clock_pm" if t.hour >= 12 else "clock_am", lang)
+        hm = t.strftime("%I:%M").lstrip("0") + half
     if t.date() == today:
         return hm
     return f"{messages.render('days', lang).split()[t.weekday()]} {hm}"
@@ -461,6 +464,10 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     ctx = Ctx(line, number, pid, person, cmd or parse(body), now)
     ctx._roles = (sender.member, sender.organizer)
     ctx._sender = sender
+    if pid and ctx.cmd.lang and not lang_chosen(person) and ctx.cmd.name != "LANG":
+        # Someone who never chose a language is answered in the one their words are in ("SI", "acepto").
+        line.store.set_fields(pid, lang=ctx.cmd.lang, lang_chosen="1")
+        person.update(lang=ctx.cmd.lang, lang_chosen="1")
     if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
         ctx.screen = covert.Screen(person, body)
         ctx.cmd = parse(ctx.screen.body)
@@ -521,30 +528,75 @@ def h_stranger(ctx: Ctx) -> None:
 
 
 UNKNOWN_REPLIES_PER_HOUR = 5
+CONTACT_REPLIES_PER_HOUR = 30
 SOS_TYPOS = {"SSO", "OSS", "SOSS", "SOOS", "SSOS", "S0S", "5OS", "SO5", "5O5", "SOA", "SIS"}
 
 
+def _shown_timer(ctx: Ctx) -> float | None:
+    """The end of the timer as this phone knows it, or None: after a covert alarm, only the cover."""
+    t = ctx.timer() if ctx.is_member else None
+    if t is None or not t.live:
+        return None
+    if t.covert:
+        return t.cover_end if t.cover_end and t.cover_end > ctx.now else None
+    return t.ends_at
+
+
 def h_unknown(ctx: Ctx) -> None:
-    """Never silence, but never a loop with an automated sender: a few replies an hour at most."""
+    """Never silence: anyone with a record is always answered in one text; only unknown numbers are rate-limited.
+
+    While a timer runs, the answer says so and how to end it, whatever was written.
+    """
     if ctx.cmd.name == "OK_UNCLEAR":
-        ctx.reply("ok_unclear")
+        ctx.reply("ok_unclear" if _shown_timer(ctx) is not None else "no_timer")
         return
     guess = suggest(ctx.cmd.word) if ctx.cmd.name == "UNKNOWN" and ctx.is_member else None
     if ctx.is_member and ctx.cmd.word in SOS_TYPOS:
         # A typo of SOS is acted on: a needless alert costs a phone call, a missed one may cost far more.
         h_sos(ctx)
         return
-    key = ctx.pid or ctx.store.number_hash(ctx.number)
-    if not ctx.store.hit(key, "unknown", UNKNOWN_REPLIES_PER_HOUR, 3600):
-        return
+    running = _shown_timer(ctx)
+    if not ctx.pid and not ctx.store.hit(ctx.store.number_hash(ctx.number), "unknown",
+                                         UNKNOWN_REPLIES_PER_HOUR, 3600):
+        return  # a number with no record: a few replies an hour, so no loop with an automated sender
+    if ctx.pid and not ctx.is_member and running is None and not ctx.store.hit(ctx.pid, "unknown", CONTACT_REPLIES_PER_HOUR, 3600):
+        return  # a buddy or invitee: far more than a person sends, and still a loop with an auto-reply ends
+    rest = " ".join(ctx.cmd.text.split()[:3])
     if guess:
         # Anything else is only suggested: acting on a guess could end or start a timer nobody asked for.
-        rest = " ".join(ctx.cmd.text.split()[:3])
-        ctx.reply("did_you_mean", suggestion=f"{guess} {rest}".strip())
+        suggestion = f"{guess} {rest}".strip()
+        if running is not None:
+            ctx.reply("did_you_mean_running", suggestion=suggestion, end_at=running)
+        else:
+            ctx.reply("did_you_mean", suggestion=suggestion)
+    elif running is not None:
+        ctx.reply("unknown_running", end_at=running)
     elif ctx.cmd.name == "EMPTY":
         ctx.reply("empty")
     else:
         ctx.reply("unknown")
+
+
+def h_fine(ctx: Ctx) -> None:
+    """'I'm fine', 'todo bien': never ends a timer; says how to end it (README: Commands)."""
+    running = _shown_timer(ctx)
+    if running is not None:
+        ctx.reply("unknown_running", end_at=running)
+    else:
+        ctx.reply("no_timer")
+
+
+def h_duration(ctx: Ctx) -> None:
+    """A length on its own ('30 min'): say what to text, and change nothing."""
+    minutes = ctx.cmd.minutes or 0
+    if not 1 <= minutes <= 24 * 60:
+        h_unknown(ctx)
+        return
+    running = _shown_timer(ctx)
+    if running is not None:
+        ctx.reply("duration_running", minutes=minutes, end_at=running)
+    else:
+        ctx.reply("duration_start", minutes=minutes)
 
 
 def h_help(ctx: Ctx) -> None:
@@ -579,10 +631,20 @@ def h_optin(ctx: Ctx) -> None:
 # Timers ---------------------------------------------------------------------
 
 def _duration_error(ctx: Ctx, usage: str) -> bool:
-    if ctx.cmd.error:
-        ctx.reply("bad_duration" if ctx.cmd.error == "duration" else usage)
-        return True
-    return False
+    """Refuse a length or time that was not understood, saying what; never act on a guess."""
+    error, what = ctx.cmd.error, " ".join(ctx.cmd.text.split()[:4])
+    if not error:
+        return False
+    if error == "range":
+        ctx.reply("bad_duration")
+    elif error == "clock":
+        h, _, m = what.split()[0].partition(":")
+        ctx.reply("clock_unclear", what=f"{h}:{m[:2]}", h=h, m=m[:2])
+    elif error == "duration":
+        ctx.reply("start_unclear" if ctx.cmd.name == "START" else "extend_unclear", what=what)
+    else:
+        ctx.reply(usage)
+    return True
 
 
 def _ends_at(ctx: Ctx) -> float | None:
@@ -594,11 +656,16 @@ def _ends_at(ctx: Ctx) -> float | None:
         return None
     tz = line.tz
     here = datetime.fromtimestamp(ctx.now, tz)
-    target = here.replace(hour=cmd.at[0], minute=cmd.at[1], second=0, microsecond=0)
-    if target <= here:
-        target += timedelta(days=1)
+    target = _next_clock(here, cmd.at[0], cmd.at[1])
+    if cmd.halfday:  # "a las 11": whichever 11 o'clock comes first
+        target = min(target, _next_clock(here, (cmd.at[0] + 12) % 24, cmd.at[1]))
     real_minutes = (target - here).total_seconds() / 60.0
     return ctx.now + line.timing.s(real_minutes)
+
+
+def _next_clock(here: datetime, hour: int, minute: int) -> datetime:
+    target = here.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return target + timedelta(days=1) if target <= here else target
 
 
 def h_start(ctx: Ctx) -> None:
@@ -716,6 +783,28 @@ def _send_now(ctx: Ctx, pid: str, key: str, uid: str, **fields) -> None:
         enqueue_texts(ctx.line, [o])
 
 
+def lang_chosen(person: dict) -> bool:
+    """Whether this person chose a language (LANG, or words only one language uses), not just the default."""
+    return bool(person.get("lang_chosen")) or person.get("lang", "en") != "en"
+
+
+def _send_invite(ctx: Ctx, pid: str, key: str, uid: str) -> None:
+    """An invitation in the invitee's language if they chose one, else the inviter's, else both in one text."""
+    line = ctx.line
+    invitee = line.store.person(pid)
+    if lang_chosen(invitee):
+        _send_now(ctx, pid, key, uid)
+        return
+    number = invitee.get("number")
+    if not number or line.store.opted_out(number):
+        return
+    lang = ctx.lang if lang_chosen(ctx.person) else "en"
+    if not lang_chosen(ctx.person):
+        key = f"{key}_both"
+    body = messages.render(key, lang, **text_fields(line, lang, {}, ctx.now, member=ctx.pid))
+    enqueue_texts(line, [Outgoing(id=f"{uid}-{pid}", to=number, body=body)])
+
+
 def h_add(ctx: Ctx) -> None:
     number = _number_arg(ctx, "add_usage")
     if not number:
@@ -729,7 +818,7 @@ def h_add(ctx: Ctx) -> None:
         return
     alias = _alias(ctx.cmd.text)
     store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
-    _send_now(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
+    _send_invite(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
     ctx.reply("add_ok", number=mask(number))
 
 
@@ -740,6 +829,9 @@ def h_join(ctx: Ctx) -> None:
     inv = ctx.store.invitation(Keys.member_invite, ctx.pid)
     if ctx.is_member:
         ctx.reply("help")
+        return
+    if not inv and _has_invites(ctx):
+        h_yes(ctx)  # "UNIRME" to a buddy or organizer invitation: the consent it clearly is
         return
     if not inv:
         ctx.reply("join_none")
@@ -779,7 +871,7 @@ def h_organizer(ctx: Ctx) -> None:
         return
     pid = ctx.store.ensure_person(number)
     ctx.store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
-    _send_now(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
+    _send_invite(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
     ctx.reply("organizer_invited", number=mask(number))
 
 
@@ -818,7 +910,7 @@ def h_buddy(ctx: Ctx) -> None:
         return
     name = _alias(ctx.cmd.text)
     store.set_buddy(ctx.pid, bpid, "pending", name, ctx.now)
-    _send_now(ctx, bpid, "invite_buddy", f"inv-b-{ctx.pid}-{bpid}-{int(ctx.now)}")
+    _send_invite(ctx, bpid, "invite_buddy", f"inv-b-{ctx.pid}-{bpid}-{int(ctx.now)}")
     ctx.reply("buddy_invited", number=mask(number))
 
 
@@ -954,8 +1046,8 @@ def h_lang(ctx: Ctx) -> None:
     if code not in messages.LANGS:
         ctx.reply("lang_usage")
         return
-    ctx.store.set_fields(ctx.pid, lang=code)
-    ctx.person["lang"] = code
+    ctx.store.set_fields(ctx.pid, lang=code, lang_chosen="1")
+    ctx.person.update(lang=code, lang_chosen="1")
     ctx.reply("lang_ok")
 
 
@@ -1002,9 +1094,15 @@ def covert_guard(ctx: Ctx) -> None:
     if cmd.name == "OK":
         _, effects = session.ok(t, ctx.now)
         ctx.replies_from([e for e in effects if isinstance(e, Reply)])
-    elif cmd.name in ("OK_UNCLEAR", "UNKNOWN"):
+    elif cmd.name in ("OK_UNCLEAR", "UNKNOWN", "FINE"):
+        # The same reply a member with no safe word gets: the timer as the phone knows it runs on.
         cover_end = t.cover_end if t.covert else t.ends_at
-        ctx.reply("ok_unclear" if cmd.name == "OK_UNCLEAR" else "unknown")
+        if cmd.name == "OK_UNCLEAR":
+            ctx.reply("ok_unclear")
+        elif cover_end and cover_end > ctx.now:
+            ctx.reply("unknown_running", end_at=cover_end)
+        else:
+            ctx.reply("unknown")
     elif cmd.name == "EXTEND":
         base = t.cover_end if t.covert and t.cover_end else t.ends_at
         cover_end = max(base, ctx.now) + line.timing.s(cmd.minutes or 0)
@@ -1098,6 +1196,7 @@ HANDLERS = {
     "MEMBERS": h_members, "HELP": h_help, "OPTOUT": h_optout, "OPTIN": h_optin,
     "SAFEWORD": h_safeword, "DURESS": h_duress, "TEST": h_test, "WIPE": h_wipe,
     "OK_UNCLEAR": h_unknown, "EMPTY": h_unknown, "UNKNOWN": h_unknown,
+    "FINE": h_fine, "DURATION": h_duration,
 }
 
 # Who may use a command: "any" number, "member", or "organizer". Unlisted: member.

@@ -277,10 +277,13 @@ def test_a_typo_of_sos_alerts(network):
     assert len(w.take(BUDDY)) == 1
 
 
-def test_unknown_replies_are_limited_for_automated_senders(network):
+def test_a_member_is_answered_every_time_and_only_numbers_with_no_record_are_limited(network):
+    """A frightened person who mistypes must never meet silence; a loop with an unknown number must stop."""
     w = network
     replies = [w.text(MEMBER, f"zzqx{i}") for i in range(8)]
-    assert sum(1 for r in replies if r) == 5
+    assert all(len(r) == 1 for r in replies), replies
+    stranger = [w.text("+14155550177", f"zzqx{i}") for i in range(8)]
+    assert sum(len(r) for r in stranger) == 1
 
 
 def test_help_while_a_timer_runs_says_only_ok_ends_it_and_sos(network):

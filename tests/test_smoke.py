@@ -43,7 +43,8 @@ def test_env_example_lists_every_setting():
                   "SMSLINE_NETWORK_NAME", "SMSLINE_DEFAULT_REGION", "SMSLINE_TIMEZONE", "SMSLINE_SECONDS_PER_MINUTE",
                   "SMSLINE_REMINDER_MINUTES", "SMSLINE_GRACE_MINUTES", "SMSLINE_REALERT_MINUTES",
                   "SMSLINE_SECRET_KEY", "SMSLINE_SEND_RATE", "SMSLINE_REPORT_DAYS", "SMSLINE_MAX_ROUNDS",
-                  "SMSLINE_SEND_CONCURRENCY", "SMSLINE_SIMULATOR", "SMSLINE_HEARTBEAT_STALE_SECONDS"]
+                  "SMSLINE_SEND_CONCURRENCY", "SMSLINE_SIMULATOR", "SMSLINE_HEARTBEAT_STALE_SECONDS",
+                  "SMSLINE_CLOCK_EN", "SMSLINE_CLOCK_ES"]
     for name in spec_names:
         assert re.search(rf"^{name}=", example, re.M), name
     config_src = open(os.path.join(ROOT, "smsline", "config.py")).read()

@@ -108,7 +108,8 @@ def test_help_and_ayuda_in_spanish_never_name_the_secret_words(es_member):
     w = es_member
     for body in ("HELP", "AYUDA", "ayuda?", "MENU", "?"):
         reply = es_reply(w, MEMBER, body)
-        assert "inicia un temporizador" in reply and "LANG EN" in reply, body
+        assert reply.startswith("Line: ¿En peligro? Manda SOS (o AUXILIO)"), body
+        assert "START 60" in reply and "LANG EN" in reply, body
         assert not re.search(r"SAFEWORD|DURESS|palabra", reply, re.IGNORECASE)
     w.reply(MEMBER, "START 30")
     reply = es_reply(w, MEMBER, "AYUDA")
@@ -117,14 +118,14 @@ def test_help_and_ayuda_in_spanish_never_name_the_secret_words(es_member):
 
 def test_errors_and_usage_in_spanish(es_member):
     w = es_member
-    assert "El tiempo va de 1 minuto a 24 horas" in es_reply(w, MEMBER, "START abc")
+    assert 'No entendi la hora "abc", asi que no empezo nada' in es_reply(w, MEMBER, "START abc")
     assert "El tiempo va de 1 minuto a 24 horas" in es_reply(w, MEMBER, "START 9999")
     assert "Para empezar: START 60" in es_reply(w, MEMBER, "START")
     assert "Disculpa, no entendi" in es_reply(w, MEMBER, "blablabla")
-    assert "llego vacio" in es_reply(w, MEMBER, "   ")
+    assert "Tu mensaje vino vacio" in es_reply(w, MEMBER, "   ")
     assert "Para agregar un contacto" in es_reply(w, MEMBER, "BUDDY")
     assert "Para quitar un contacto" in es_reply(w, MEMBER, "UNBUDDY")
-    assert "NAME alias (hasta 20 letras)" in es_reply(w, MEMBER, "NAME")
+    assert "NOMBRE y el nombre (hasta 20 letras)" in es_reply(w, MEMBER, "NAME")
     assert "Solo el equipo organizador" in es_reply(w, MEMBER, "ADD 415 555 0199 Ana")
     assert "¿Quisiste decir START 60?" in es_reply(w, MEMBER, "strat 60")
     assert w.timer(MEMBER) is None
@@ -169,10 +170,10 @@ def test_reminder_timeup_and_alert_for_a_spanish_member_while_the_buddy_reads_en
     w.advance(20.1)
     reminder = es_take(w, MEMBER)
     assert len(reminder) == 1 and reminder[0].startswith("Recordatorio: tu temporizador termina")
-    assert "EXTEND 30 para mas tiempo" in reminder[0]
+    assert "Si necesitas mas tiempo, manda MAS 30." in reminder[0]
     w.advance(10)
     timeup = es_take(w, MEMBER)
-    assert timeup == ["Se acabo tu tiempo. Manda OK ya, o avisamos a tus contactos en 5 min."]
+    assert timeup == ["Ya es la hora. Manda OK ahora, o en 5 min avisamos a tus contactos."]
     assert "las alertas salen" in es_reply(w, MEMBER, "STATUS")
     w.advance(5.1)
     assert es_take(w, MEMBER) == ["Ya avisamos a tus contactos. Manda OK cuando estés a salvo."]
@@ -183,7 +184,7 @@ def test_reminder_timeup_and_alert_for_a_spanish_member_while_the_buddy_reads_en
     w.reply(BUDDY, "ACK")
     assert es_take(w, MEMBER) == ["Sam vio tu alerta y ya se esta encargando."]
     assert "Sam dijo que se encarga." in es_reply(w, MEMBER, "STATUS")
-    assert "estamos avisando a quienes recibieron la alerta" in es_reply(w, MEMBER, "LISTO")
+    assert "Estamos avisando a quienes recibieron la alerta que todo salio bien" in es_reply(w, MEMBER, "LISTO")
     standdown = w.take(BUDDY)
     assert len(standdown) == 1 and "is safe" in standdown[0]
 
@@ -285,7 +286,7 @@ def test_a_new_buddy_switches_to_spanish_and_accepts_with_si(es_member):
     assert "YES" in w.take(BUDDY2)[0]  # a new number reads English until it asks otherwise
     assert "español" in w.reply(BUDDY2, "LANG ES")
     assert "Ya eres contacto de confianza de Rose" in es_reply(w, BUDDY2, "SI")
-    assert "Ana dijo que si: recibira tus alertas." in es_take(w, MEMBER)
+    assert "Ana ya es tu contacto: recibira tus alertas." in es_take(w, MEMBER)
     assert "eres contacto de confianza" in es_reply(w, BUDDY2, "AYUDA")
 
 
@@ -317,14 +318,14 @@ def test_a_spanish_organizer_enrolls_a_member_in_spanish(world):
     w = world
     assert "español" in w.reply(ORGANIZER, "LANG ES")
     assert "Para invitar a alguien: ADD numero alias" in es_reply(w, ORGANIZER, "ADD")
-    assert "Invitacion enviada a ...0102. Tiene que responder JOIN." == es_reply(w, ORGANIZER, f"ADD {MEMBER} Rose")
+    assert "Invitacion enviada a ...0102. Tiene que aceptar con JOIN o UNIRME." == es_reply(w, ORGANIZER, f"ADD {MEMBER} Rose")
     w.take(MEMBER)
     assert "Rose" in w.reply(MEMBER, "UNIRME")
     assert "...0102 ya es miembro." == es_reply(w, ORGANIZER, f"ADD {MEMBER}")
     assert "Miembros: 2." in es_reply(w, ORGANIZER, "MEMBERS")
-    assert "Invitacion enviada a ...0104. Tiene que responder YES." == es_reply(w, ORGANIZER, f"ORGANIZER {BUDDY2}")
+    assert "Invitacion enviada a ...0104. Tiene que aceptar con YES o SI." == es_reply(w, ORGANIZER, f"ORGANIZER {BUDDY2}")
     assert "...0102 ya no es miembro." == es_reply(w, ORGANIZER, f"REMOVE {MEMBER}")
-    assert "no longer on Line" in w.take(MEMBER)[-1]
+    assert "Ya no formas parte de Line" in w.take(MEMBER)[-1]  # Rose said UNIRME: she reads Spanish now
     assert "...0102 no es miembro." == es_reply(w, ORGANIZER, f"REMOVE {MEMBER}")
 
 
@@ -347,11 +348,11 @@ def test_test_in_spanish(es_member):
 def test_wipe_in_spanish_tells_the_spanish_member_the_link_ended(es_member):
     w = es_member
     w.reply(BUDDY, "LANG ES")
-    assert "Responde WIPE YES para confirmar" in es_reply(w, BUDDY, "WIPE")
-    assert "borramos todo lo guardado sobre este numero" in es_reply(w, BUDDY, "WIPE YES")
+    assert "Para confirmar, responde BORRAR SI" in es_reply(w, BUDDY, "WIPE")
+    assert "borramos todo lo guardado sobre este numero" in es_reply(w, BUDDY, "WIPE SI")
     assert "Sam ya no es tu contacto." in es_take(w, MEMBER)
-    assert "Responde WIPE YES para confirmar" in es_reply(w, MEMBER, "WIPE")
-    assert "borramos todo lo guardado" in es_reply(w, MEMBER, "WIPE YES")
+    assert "Para confirmar, responde BORRAR SI" in es_reply(w, MEMBER, "BORRAR")
+    assert "borramos todo lo guardado" in es_reply(w, MEMBER, "BORRAR SI")
     assert "Texts to this number will be in English." == w.reply(ORGANIZER, "LANG EN")
 
 
@@ -392,7 +393,7 @@ def test_an_alert_that_cannot_reach_a_buddy_is_reported_in_spanish(es_member):
     w.reply(MEMBER, "START 5 Hotel")
     w.advance(10.1)
     told = es_take(w, MEMBER)
-    assert "Tu alerta no le llego a Sam. Tambien estamos avisando al equipo organizador." in " ".join(told)
+    assert "Tu alerta no pudo llegar a Sam. Tambien estamos avisando al equipo organizador." in " ".join(told)
     assert len(w.take(BUDDY2)) == 1 and len(w.take(ORGANIZER)) == 1
     status = es_reply(w, MEMBER, "STATUS")
     assert "Recibieron: Ana" in status and "No recibieron: Sam." in status

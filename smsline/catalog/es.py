@@ -15,32 +15,32 @@ TEXTS = {
     "start_replaced": "Tu temporizador anterior ya no corre. El nuevo va hasta {end_at}. "
                       "Manda OK cuando estés a salvo.",
     "start_no_buddy": "Aun no tienes contacto confirmado, asi que tus alertas van al equipo organizador. "
-                      "Agrega uno: BUDDY numero nombre",
+                      "Agrega uno: CONTACTO numero nombre",
     "start_usage": "Para empezar: START 60 (minutos), START 1h30 o START 10:30pm. "
                    "Después puedes poner donde o con quién.",
     "bad_duration": "El tiempo va de 1 minuto a 24 horas, por ej. START 45, START 1h30 o START 10:30pm.",
     "ok_no_timer": "No hay temporizador activo. Manda START 60 para empezar uno.",
     "ok_ended": "¡Qué bueno! Tu temporizador ya se detuvo.",
-    "ok_after_alert": "¡Qué bueno! Tu temporizador ya se detuvo y estamos avisando a quienes recibieron "
-                      "la alerta que ya estas bien.",
-    "ok_unclear": "Para detener tu temporizador, manda solo OK. Tu temporizador sigue corriendo.",
+    "ok_after_alert": "¡Qué bueno! Tu temporizador ya se detuvo. Estamos avisando a quienes recibieron "
+                      "la alerta que todo salio bien.",
+    "ok_unclear": "Tu temporizador sigue corriendo. Para detenerlo, manda solo OK, sin nada mas.",
     "no_timer": "No hay temporizador activo. Manda START 60 para empezar uno.",
     "extend_ok": "Ahora tu temporizador corre hasta {end_at}. Manda OK cuando estés a salvo.",
     "extend_too_late": "Las alertas ya salieron, asi que la hora ya no se puede cambiar. "
                        "Manda OK cuando estés a salvo.",
     "extend_too_long": "Un temporizador dura 24 horas como maximo. Sigue hasta {end_at}.",
-    "extend_usage": "Para sumar tiempo: EXTEND 30 (o MAS 30), EXTEND 1h o EXTEND 1h30.",
+    "extend_usage": "Para sumar tiempo: MAS 30, MAS 1h o MAS 1h30.",
     "sos_ok": "Alerta enviada. Manda OK cuando estés a salvo.",
-    "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con BUDDY numero nombre.",
+    "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con CONTACTO numero nombre.",
     "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.",
     "status_running": "Temporizador activo hasta {end_at}.{note_part}",
-    "status_overdue": "Se acabo el tiempo. Si no mandas OK, las alertas salen a las {alert_at}.",
+    "status_overdue": "Ya es la hora. Si no mandas OK, las alertas salen a las {alert_at}.",
     "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.",
-    "reminder": "Recordatorio: tu temporizador termina a las {end_at}. Manda OK si estas a salvo, o EXTEND 30 para "
-                "mas tiempo.",
-    "timeup": "Se acabo tu tiempo. Manda OK ya, o avisamos a tus contactos en {minutes} min.",
+    "reminder": "Recordatorio: tu temporizador termina a las {end_at}. Si todo va bien, manda OK. Si necesitas "
+                "mas tiempo, manda MAS 30.",
+    "timeup": "Ya es la hora. Manda OK ahora, o en {minutes} min avisamos a tus contactos.",
     "member_alerted": "Ya avisamos a tus contactos. Manda OK cuando estés a salvo.",
-    "alert_undelivered": "Tu alerta no le llego a {names}. Tambien estamos avisando al equipo organizador. "
+    "alert_undelivered": "Tu alerta no pudo llegar a {names}. Tambien estamos avisando al equipo organizador. "
                          "Manda OK cuando estés a salvo.",
     "no_buddy_reachable": "No se le puede escribir a ninguno de tus contactos. Estamos avisando al equipo "
                           "organizador. Manda OK cuando estés a salvo.",
@@ -68,13 +68,13 @@ TEXTS = {
     "standdown": "{network}: {member} esta a salvo. Ya no hace falta seguir con la alerta de las {alert_at}. "
                  "Gracias.",
     # Membership
-    "invite_member": "{network}: te invitan a una linea por SMS para avisar que estas bien. "
+    "invite_member": "{network}: te invitan a una linea por SMS para avisar que todo va bien. "
                      "Responde JOIN (o UNIRME) para aceptar, o ignora este mensaje. "
                      "Responde STOP para no recibir mas mensajes.",
     "join_ok": "Te damos la bienvenida a {network}. Tus contactos te veran como {alias}. "
-               "Agrega uno: BUDDY numero nombre. AYUDA para mas.",
+               "Agrega uno: CONTACTO numero nombre. AYUDA para mas.",
     "join_none": "No hay ninguna invitacion para este numero.",
-    "add_ok": "Invitacion enviada a {number}. Tiene que responder JOIN.",
+    "add_ok": "Invitacion enviada a {number}. Tiene que aceptar con JOIN o UNIRME.",
     "add_already": "{number} ya es miembro.",
     "add_usage": "Para invitar a alguien: ADD numero alias, por ej. ADD 415 555 0100 Rosa",
     "bad_number": "No pude leer ese numero. Escribelo asi: +14155550100 o 415 555 0100.",
@@ -83,36 +83,36 @@ TEXTS = {
     "remove_ok": "{number} ya no es miembro.",
     "remove_unknown": "{number} no es miembro.",
     "remove_usage": "Para quitar a alguien: REMOVE numero",
-    "removed_notice": "Ya no estas en {network}. Gracias.",
+    "removed_notice": "Ya no formas parte de {network}. Gracias.",
     "invite_organizer": "{network}: te invitan a ayudar a llevar esta linea como parte del equipo organizador. "
                         "Responde YES (o SI) para aceptar, o ignora este mensaje.",
-    "organizer_invited": "Invitacion enviada a {number}. Tiene que responder YES.",
+    "organizer_invited": "Invitacion enviada a {number}. Tiene que aceptar con YES o SI.",
     "organizer_ok": "Ya eres parte del equipo organizador de {network}. Manda AYUDA (o HELP) para ver tus comandos.",
     "organizer_usage": "Para invitar a alguien al equipo organizador: ORGANIZER numero",
     "members_count": "Miembros: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} te pide ser su contacto de confianza. Si no se reporta a tiempo, "
                     "te llega un mensaje. Responde YES (o SI) para aceptar o NO para decir que no.",
-    "buddy_invited": "Invitacion enviada a {number}. Recibira tus alertas cuando responda YES.",
-    "buddy_usage": "Para agregar un contacto: BUDDY numero nombre, por ej. BUDDY 415 555 0100 Sam",
+    "buddy_invited": "Invitacion enviada a {number}. Recibira tus alertas cuando acepte.",
+    "buddy_usage": "Para agregar un contacto: CONTACTO numero nombre, por ej. CONTACTO 415 555 0100 Sam",
     "buddy_self": "No puedes ser tu propio contacto.",
     "buddy_already": "{number} ya es tu contacto.",
     "buddy_blocked": "No se puede invitar a ese numero.",
     "buddy_yes": "Ya eres contacto de confianza de {member}. Si no se reporta a tiempo, te llega un mensaje: "
-                 "ahi respondes ACK.",
-    "buddy_accepted": "{name} dijo que si: recibira tus alertas.",
+                 "ahi respondes VOY.",
+    "buddy_accepted": "{name} ya es tu contacto: recibira tus alertas.",
     "buddy_no": "Listo. No recibiras mas invitaciones de esa persona.",
     "buddy_declined": "{name} prefirio no ser tu contacto.",
     "yes_which": "Tienes {count} invitaciones: {list}. Responde YES (o SI) y el numero, por ej. YES 1.",
     "yes_none": "No hay nada esperando respuesta.",
     "buddies_list": "Contactos: {list}",
-    "buddies_none": "Aun no tienes contactos. Agrega uno: BUDDY numero nombre",
+    "buddies_none": "Aun no tienes contactos. Agrega uno: CONTACTO numero nombre",
     "unbuddy_ok": "{number} ya no recibira tus alertas.",
     "unbuddy_unknown": "{number} no es uno de tus contactos.",
-    "unbuddy_usage": "Para quitar un contacto: UNBUDDY numero",
+    "unbuddy_usage": "Para quitar un contacto: QUITAR numero",
     "unbuddied": "Ya no recibiras alertas de {member}.",
     "name_ok": "Ahora tus contactos te veran como {alias}.",
-    "name_usage": "Para elegir el nombre que ven tus contactos: NAME alias (hasta 20 letras).",
+    "name_usage": "Para elegir el nombre que ven tus contactos: NOMBRE y el nombre (hasta 20 letras).",
     # Covert safety, TEST, WIPE
     "word_set": "Listo. Borra este mensaje y el tuyo del telefono.",
     "word_off": "Listo, ya lo quitamos. Borra este mensaje y el tuyo del telefono.",
@@ -124,33 +124,35 @@ TEXTS = {
     "duress": "{network}: alarma silenciosa de {member} ({alert_at}). Tal vez no pueda hablar libremente. No le "
               "escribas sobre esto; mejor llama con cualquier pretexto, o ve o manda a alguien.{note_part} "
               "Responde ACK (o VOY) cuando te estés encargando.",
-    "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. Todo esta bien. Es para revisar que te lleguen "
+    "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. No pasa nada malo. Es para revisar que te lleguen "
                   "las alertas.",
     "test_sent": "Prueba enviada. Contactos a los que llego: {count}.",
-    "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: BUDDY numero nombre",
-    "test_undelivered": "Tu prueba no le llego a {name}. Revisa el numero con esa persona.",
-    "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Responde WIPE YES para confirmar.",
+    "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: CONTACTO numero nombre",
+    "test_undelivered": "Tu prueba no pudo llegar a {name}. Revisa el numero con esa persona.",
+    "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Para confirmar, responde BORRAR SI.",
     "wipe_confirm_last_org": "Eres la ultima persona del equipo organizador: nadie podra manejar la linea "
-                             "después de esto. Responde WIPE YES para borrar de todos modos.",
+                             "después de esto. Para borrar de todos modos, responde BORRAR SI.",
     "wipe_done": "Listo: borramos todo lo guardado sobre este numero.",
     "buddy_link_ended": "{name} ya no es tu contacto.",
     # General
-    "help": "{network}: START 60 (donde, con quién) inicia un temporizador. Solo OK (o LISTO) lo termina. "
-            "EXTEND 30 suma tiempo. SOS avisa ya a tus contactos. STATUS (o ESTADO) muestra tu temporizador. "
-            "BUDDY numero nombre, BUDDIES, UNBUDDY numero. NAME alias. LANG EN para inglés. "
-            "STOP corta todos los mensajes.",
+    "help": "{network}: ¿En peligro? Manda SOS (o AUXILIO) y avisamos ya a tus contactos. "
+            "START 60 (y donde, con quién): si en 60 min no mandas OK, avisamos a tus contactos. "
+            "OK (o LISTO): todo bien, se detiene. MAS 30: 30 min mas. ESTADO: ver tu temporizador. "
+            "CONTACTO numero nombre: invitar a alguien de confianza que recibe tus alertas. CONTACTOS: verlos. "
+            "QUITAR numero: quitar uno. PRUEBA: revisar que les lleguen.",
     "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS, "
                       "BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
-    "help_more": "Mas: DERECHOS (tu tarjeta de derechos), REPORT lo que paso (aviso de mala experiencia), "
-                 "CHECK numero o placa, LANG EN, WIPE borra tus datos. STOP detiene todos los mensajes.",
+    "help_more": "Mas: NOMBRE y un nombre: como te ven tus contactos. DERECHOS: tus derechos. REPORT y que "
+                 "sucedio: avisar al equipo organizador de alguien peligroso. CHECK y un numero o placa: ver si hay "
+                 "avisos. LANG EN: English. BORRAR: borrar todo lo tuyo. STOP: ya no recibir mensajes.",
     "help_buddy": "{network}: eres contacto de confianza. Cuando llegue una alerta, responde ACK (o VOY) "
                   "cuando te estés encargando. YES (o SI) o NO responde a una invitacion. "
                   "STOP corta todos los mensajes.",
-    "unknown": "Disculpa, no entendi. Manda AYUDA (o HELP) para ver los comandos.",
+    "unknown": "Disculpa, no entendi. Manda AYUDA para ver los comandos. ¿En peligro? Manda SOS.",
     "did_you_mean": "¿Quisiste decir {suggestion}? No se hizo nada. Mandalo de nuevo para hacerlo.",
     "help_running": "Tu temporizador corre hasta {end_at}. Solo OK lo termina; STOP no. "
                     "SOS avisa ya a tus contactos.",
-    "empty": "Tu mensaje llego vacio. Manda AYUDA (o HELP) para ver los comandos.",
+    "empty": "Tu mensaje vino vacio. Manda AYUDA para ver los comandos.",
     "stranger": "Este numero solo responde a personas invitadas.",
     "lang_ok": "Los mensajes a este numero llegaran en español.",
     "lang_usage": "Idiomas: LANG EN (inglés), LANG ES (español).",
@@ -165,7 +167,7 @@ TEXTS = {
     "part_reached": " Recibieron: {names}.",
     "part_missed": " No recibieron: {names}.",
     # Network: reports, screening, broadcasts, rights card
-    "report_usage": "Para avisar al equipo organizador sobre alguien: REPORT y lo que paso, con su numero o placa "
+    "report_usage": "Para avisar al equipo organizador sobre alguien: REPORT y que sucedio, con su numero o placa "
                     "si los tienes.",
     "report_ok": "Gracias. Tu reporte es #{id}. El equipo organizador lo va a revisar. Tu nombre y tu numero nunca "
                  "se muestran a nadie mas.",
@@ -223,5 +225,29 @@ TEXTS = {
     "label_member": "para unirte",
     "label_organizer": "para organizar",
     "days": "lun mar mie jue vie sab dom",
-    "clock": "24h",
+    # es: words as people write them, invitations in two languages, the clock
+    "unknown_running": "Tu temporizador sigue corriendo, hasta {end_at}. Para detenerlo, manda solo OK.",
+    "did_you_mean_running": "¿Quisiste decir {suggestion}? No se hizo nada. Tu temporizador sigue hasta {end_at}; "
+                            "para detenerlo, manda solo OK.",
+    "duration_running": "Tu temporizador corre hasta {end_at}. Para sumar {minutes} min, manda MAS {minutes}. "
+                        "Para detenerlo, manda solo OK.",
+    "duration_start": "Para un temporizador de {minutes} min, manda START {minutes}. Todavia no empezo nada.",
+    "clock_unclear": "{what} puede ser cuanto tiempo o a que hora, asi que no empezo nada. Para {h} h {m} min "
+                     "manda START {h}h{m}; para la hora, START {h}:{m}pm.",
+    "start_unclear": "No entendi la hora \"{what}\", asi que no empezo nada. Escribela asi: START 90, START 1h30 "
+                     "o START 11pm.",
+    "extend_unclear": "No entendi el tiempo \"{what}\", asi que todo sigue igual. Escribelo asi: MAS 30, MAS 1h o "
+                      "MAS 1h30.",
+    "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
+                          "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
+                          "o ignora este mensaje. / STOP: no more texts, no mas mensajes.",
+    "invite_buddy_both": "{network}: {member} asks you to be their check-in buddy: if they miss a check-in, you "
+                         "get a text. Reply YES to accept or NO to decline. / {member} te pide ser su contacto de "
+                         "confianza: si no se reporta a tiempo, te llega un mensaje. Responde SI para aceptar o "
+                         "NO para decir que no.",
+    "invite_organizer_both": "{network}: you are invited to help run this line as an organizer. Reply YES to "
+                             "accept, or ignore this. / Te invitan a ayudar a llevar esta linea en el equipo "
+                             "organizador. Responde SI para aceptar, o ignora este mensaje.",
+    "clock_am": " am",
+    "clock_pm": " pm",
 }
