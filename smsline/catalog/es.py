@@ -32,10 +32,10 @@ TEXTS = {
     "extend_usage": "Para sumar tiempo: EXTEND 30 (o MAS 30), EXTEND 1h o EXTEND 1h30.",
     "sos_ok": "Alerta enviada. Manda OK cuando estés a salvo.",
     "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con BUDDY numero nombre.",
-    "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.",
-    "status_running": "Temporizador activo hasta {end_at}.{note_part}",
-    "status_overdue": "Se acabo el tiempo. Si no mandas OK, las alertas salen a las {alert_at}.",
-    "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.",
+    "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.{reach_part}",
+    "status_running": "Temporizador activo hasta {end_at}.{note_part}{reach_part}",
+    "status_overdue": "Se acabo el tiempo. Si no mandas OK, las alertas salen a las {alert_at}.{reach_part}",
+    "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.{reach_part}",
     "reminder": "Recordatorio: tu temporizador termina a las {end_at}. Manda OK si estas a salvo, o EXTEND 30 para "
                 "mas tiempo.",
     "timeup": "Se acabo tu tiempo. Manda OK ya, o avisamos a tus contactos en {minutes} min.",
@@ -89,7 +89,6 @@ TEXTS = {
     "organizer_invited": "Invitacion enviada a {number}. Tiene que responder YES.",
     "organizer_ok": "Ya eres parte del equipo organizador de {network}. Manda AYUDA (o HELP) para ver tus comandos.",
     "organizer_usage": "Para invitar a alguien al equipo organizador: ORGANIZER numero",
-    "members_count": "Miembros: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} te pide ser su contacto de confianza. Si no se reporta a tiempo, "
                     "te llega un mensaje. Responde YES (o SI) para aceptar o NO para decir que no.",
@@ -140,7 +139,7 @@ TEXTS = {
             "BUDDY numero nombre, BUDDIES, UNBUDDY numero. NAME alias. LANG EN para inglés. "
             "STOP corta todos los mensajes.",
     "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS, "
-                      "BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
+                      "ALERTS, BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
     "help_more": "Mas: DERECHOS (tu tarjeta de derechos), REPORT lo que paso (aviso de mala experiencia), "
                  "CHECK numero o placa, LANG EN, WIPE borra tus datos. STOP detiene todos los mensajes.",
     "help_buddy": "{network}: eres contacto de confianza. Cuando llegue una alerta, responde ACK (o VOY) "
@@ -224,4 +223,22 @@ TEXTS = {
     "label_organizer": "para organizar",
     "days": "lun mar mie jue vie sab dom",
     "clock": "24h",
+    # organizers: visibility, reachability of buddies, fast clock
+    "start_fast_clock": "Esta linea usa un reloj rapido de prueba, asi que no acepta una hora del dia. "
+                        "Pon minutos, por ej. START 30.",
+    "buddy_lost": "{name} ya no recibe mensajes de {network}: tus alertas no le llegarian. "
+                  "Habla con esa persona o agrega otro contacto: BUDDY numero nombre",
+    "buddy_back": "{name} ya puede recibir mensajes de {network} otra vez y recibira tus alertas.",
+    "part_unreachable": " No se puede avisar a: {names}.",
+    "part_unreachable_mark": " (sin mensajes)",
+    "members_summary": "Miembros: {count}.{flags_part}{list_part}",
+    "part_no_buddy": " Sin contacto confirmado: {list}.",
+    "part_buddy_unreachable": " Con un contacto al que no se puede avisar: {list}.",
+    "part_all_covered": " Todos tienen un contacto al que se puede avisar.",
+    "part_all": " Todos: {list}.",
+    "part_org": " (org)",
+    "alerts_none": "No hay alertas abiertas ahora.",
+    "alerts_list": "Alertas abiertas: {count}.{list}",
+    "part_open_acked": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. ACK de {by}.",
+    "part_open_waiting": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. Sin ACK aun.",
 }

@@ -1,0 +1,221 @@
+"""What organizers and members see at the edges, driven through /sms as phones would (issue 11).
+
+Buddies the line can no longer reach, ALERTS and MEMBERS, a first duress word after a
+safe word, and a time of day on the demo's fast clock.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER, World
+
+MEMBER2 = "+14155550105"
+SAFE, DURESS = "bluebird", "sunflower"
+
+
+def status_callback(w: World, to: str, status: str, error: str = "") -> None:
+    """Twilio's status callback for the last text sent to `to`."""
+    sid = [s.sid for s in w.transport.sent if s.to == to][-1]
+    resp = w.client.post("/sms/status", data={"MessageSid": sid, "MessageStatus": status, "ErrorCode": error,
+                                              "To": to})
+    assert resp.status_code == 204
+    w.run_jobs()
+
+
+# A buddy the line can no longer reach ------------------------------------------------
+
+def test_a_buddy_who_texts_stop_is_reported_once_to_their_member_masked_and_by_name(network):
+    w = network
+    assert w.text(BUDDY, "STOP") == []
+    told = w.take(MEMBER)
+    assert len(told) == 1
+    assert "Sam ...0103" in told[0] and "4155550103" not in told[0] and "cannot get texts" in told[0]
+    w.text(BUDDY, "STOP")
+    w.text(BUDDY, "QUIT")
+    assert w.take(MEMBER) == [], "told once, not once per opt-out word"
+
+
+def test_every_member_with_that_buddy_is_told_in_their_own_language(network):
+    w = network
+    w.text(ORGANIZER, f"ADD {MEMBER2}")
+    w.text(MEMBER2, "JOIN")
+    w.text(MEMBER2, "LANG ES")
+    w.text(MEMBER2, f"BUDDY {BUDDY}")
+    w.text(BUDDY, "YES")
+    w.take(MEMBER2)
+    w.take(MEMBER)
+    w.text(BUDDY, "UNSUBSCRIBE")
+    es = w.take(MEMBER2)
+    assert len(es) == 1 and es[0].startswith("...0103 ya no recibe mensajes")
+    assert "Sam ...0103 cannot get texts" in w.take(MEMBER)[0]
+
+
+def test_status_and_buddies_list_a_buddy_who_cannot_be_reached_until_they_opt_back_in(network):
+    w = network
+    w.text(BUDDY, "STOP")
+    w.take(MEMBER)
+    assert "Cannot be reached: Sam ...0103." in w.reply(MEMBER, "STATUS")
+    assert "(cannot be reached)" in w.reply(MEMBER, "BUDDIES")
+    w.text(BUDDY, "UNSTOP")
+    assert "Sam ...0103 can get texts from Line again" in w.take(MEMBER)[0]
+    assert "Cannot be reached" not in w.reply(MEMBER, "STATUS")
+    # A later loss is told again.
+    w.text(BUDDY, "STOP")
+    assert len(w.take(MEMBER)) == 1
+
+
+def test_a_failed_invitation_or_notice_to_a_buddy_marks_them_unreachable_and_a_delivery_clears_it(network):
+    """Outside an alarm: a status callback for any text (here the member's TEST) says who cannot be reached."""
+    w = network
+    w.text(MEMBER, f"BUDDY {BUDDY2} Kim")
+    w.text(BUDDY2, "YES")
+    w.take(MEMBER)
+    w.text(ORGANIZER, "BROADCAST Meeting on Friday")
+    w.take(MEMBER)  # the broadcast
+    status_callback(w, BUDDY2, "undelivered", "30003")
+    told = w.take(MEMBER)
+    assert len(told) == 1 and "Kim ...0104 cannot get texts" in told[0]
+    status_callback(w, BUDDY2, "failed", "30005")
+    assert w.take(MEMBER) == []
+    assert "Cannot be reached: Kim ...0104." in w.reply(MEMBER, "STATUS")
+    status_callback(w, BUDDY2, "delivered")
+    assert "Kim ...0104 can get texts" in w.take(MEMBER)[0]
+    assert "Cannot be reached" not in w.reply(MEMBER, "STATUS")
+
+
+def test_a_failed_test_text_is_told_once_not_twice(network):
+    w = network
+    w.text(MEMBER, "TEST")
+    w.take(MEMBER)
+    status_callback(w, BUDDY, "undelivered", "30003")
+    told = w.take(MEMBER)
+    assert len(told) == 1 and "test text could not reach" in told[0]
+    assert "Cannot be reached: Sam ...0103." in w.reply(MEMBER, "STATUS")
+
+
+def test_a_late_delivery_receipt_does_not_undo_an_opt_out(network):
+    w = network
+    w.text(MEMBER, "TEST")
+    w.text(BUDDY, "STOP")
+    w.take(MEMBER)
+    status_callback(w, BUDDY, "delivered")
+    assert w.take(MEMBER) == []
+    assert "Cannot be reached: Sam" in w.reply(MEMBER, "STATUS")
+
+
+def test_nothing_about_a_lost_buddy_reaches_a_phone_whose_covert_alarm_is_running(network):
+    w = network
+    w.reply(MEMBER, f"SAFEWORD {SAFE}")
+    w.reply(MEMBER, "START 60")
+    assert w.reply(MEMBER, "OK") == "Good to hear. Your timer is ended."  # no safe word: covert alarm
+    status_callback(w, BUDDY, "undelivered", "30003")
+    w.text(BUDDY, "STOP")
+    assert w.take(MEMBER) == []
+    assert w.reply(MEMBER, "STATUS") == "No timer is running. Text START 60 to begin one."
+
+
+# MEMBERS and ALERTS -----------------------------------------------------------------
+
+def test_members_flags_no_buddy_and_unreachable_buddy_and_hides_made_up_aliases(network):
+    w = network
+    w.text(ORGANIZER, f"ADD {MEMBER2}")
+    w.text(MEMBER2, "JOIN")
+    reply = w.reply(ORGANIZER, "MEMBERS")
+    assert reply.startswith("Members: 3.")
+    assert "No confirmed buddy: ...0001 (org), ...0105." in reply
+    assert "*" not in reply
+    generated = w.line.store.person(w.line.store.pid_for(MEMBER2))["alias"]
+    assert generated not in reply, "a made-up alias means nothing to an organizer"
+    w.text(BUDDY, "STOP")
+    assert "A buddy cannot be reached: Rose ...0102." in w.reply(ORGANIZER, "MEMBERS")
+    assert len(reply) <= 459
+
+
+def test_members_says_when_everyone_has_a_reachable_buddy(world):
+    w = world
+    w.text(ORGANIZER, f"BUDDY {BUDDY}")
+    w.text(BUDDY, "YES")
+    assert "Each has a buddy who can be reached." in w.reply(ORGANIZER, "MEMBERS")
+
+
+def test_members_and_alerts_are_for_organizers_only(network):
+    assert "Only organizers" in network.reply(MEMBER, "ALERTS")
+    assert "Only organizers" in network.reply(MEMBER, "MEMBERS")
+
+
+def test_alerts_lists_open_alarms_with_masked_number_age_and_who_acked(network):
+    w = network
+    assert w.reply(ORGANIZER, "ALERTS") == "No alerts are open right now."
+    w.text(MEMBER, "START 10 Motel 6")
+    w.advance(15)  # time up at 10, alerts at 15
+    reply = w.reply(ORGANIZER, "ALERTS")
+    assert reply.startswith("Open alerts: 1. Rose ...0102: alerted ")
+    assert "0 min ago. No ACK yet." in reply and "4155550102" not in reply and "Motel" not in reply
+    w.advance(4)
+    w.text(BUDDY, "ACK")
+    reply = w.reply(ORGANIZER, "ALERTS")
+    assert "4 min ago. ACK by Sam." in reply
+    w.text(MEMBER, "OK")
+    assert w.reply(ORGANIZER, "ALERTS") == "No alerts are open right now."
+
+
+def test_alerts_fits_three_texts_with_many_open_alarms(world):
+    w = world
+    for i in range(12):
+        n = f"+1415555{2000 + i}"
+        w.text(ORGANIZER, f"ADD {n} Member{i:02d}withalongname")
+        w.text(n, "JOIN")
+        w.text(n, "SOS")
+    reply = w.reply(ORGANIZER, "ALERTS")
+    assert reply.startswith("Open alerts: 12.") and len(reply) <= 459
+
+
+def test_an_organizer_never_sees_their_own_covert_alarm_in_alerts(world):
+    w = world
+    w.text(ORGANIZER, f"DURESS {DURESS}")
+    w.text(ORGANIZER, DURESS)
+    assert w.reply(ORGANIZER, "ALERTS") == "No alerts are open right now."
+
+
+# Covert words and the fast clock ------------------------------------------------------
+
+def test_a_first_duress_word_after_a_safe_word_is_set_without_asking_for_the_current_word(network):
+    w = network
+    w.reply(MEMBER, f"SAFEWORD {SAFE}")
+    assert w.reply(MEMBER, f"DURESS {DURESS}") == "Done. Delete this text and yours from the phone."
+    w.reply(MEMBER, "START 60")
+    assert w.reply(MEMBER, DURESS) == "Good to hear. Your timer is ended."
+    assert "silent alarm" in w.take(BUDDY)[0]
+
+
+def test_changing_an_existing_duress_word_still_needs_the_safe_word(network):
+    w = network
+    w.reply(MEMBER, f"SAFEWORD {SAFE}")
+    w.reply(MEMBER, f"DURESS {DURESS}")
+    assert "current word" in w.reply(MEMBER, "DURESS tangerine")
+    assert "Done" in w.reply(MEMBER, f"DURESS tangerine {SAFE}")
+
+
+def test_a_first_duress_word_while_a_timer_runs_raises_no_alarm(network):
+    w = network
+    w.reply(MEMBER, f"SAFEWORD {SAFE}")
+    w.reply(MEMBER, "START 60")
+    assert "Done" in w.reply(MEMBER, f"DURESS {DURESS}")
+    assert w.take(BUDDY) == []
+    assert w.timer(MEMBER).status == "running" and not w.timer(MEMBER).covert
+
+
+@pytest.mark.parametrize("text", ["START 10:30pm", "START 22:30 motel", "start 9am"])
+def test_a_time_of_day_on_the_fast_clock_is_refused_with_a_clear_reply_and_starts_nothing(make_world, text):
+    w = make_world({"seconds_per_minute": 2.0})
+    w.text(ORGANIZER, f"ADD {MEMBER} Rose")
+    w.text(MEMBER, "JOIN")
+    reply = w.reply(MEMBER, text)
+    assert "fast demo clock" in reply and "START 30" in reply and len(reply) <= 160
+    assert w.timer(MEMBER) is None
+    assert "Timer on until" in w.reply(MEMBER, "START 30")
+
+
+def test_a_time_of_day_on_the_real_clock_still_means_until_then(network):
+    reply = network.reply(MEMBER, "START 10:30pm")
+    assert reply == "Timer on until 10:30pm. Text OK when you are safe."
