@@ -64,7 +64,7 @@ def main() -> int:
 
     server = None
     if not env.get("REDIS_URL"):
-        server = embedded_redis.start(os.path.join(ROOT, "var"))
+        server = embedded_redis.start(embedded_redis.VAR_DIR)
         env["REDIS_URL"] = server.url
         print(f"smsline: embedded Redis at {server.url} (data in var/)", flush=True)
     try:

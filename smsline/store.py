@@ -108,6 +108,17 @@ for i = 1, #links, 2 do
 end
 return out
 """
+# Take the organizer role from ARGV[1], unless they are the last organizer: 1 done, 0 last, -1 not one.
+REMOVE_ORGANIZER = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  return -1
+end
+if redis.call('SCARD', KEYS[1]) <= 1 then
+  return 0
+end
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+"""
 UNREACHABLE_SECONDS = 90 * DAY  # a mark nobody cleared (no later text delivered, no opt-in) is dropped then
 
 
@@ -137,6 +148,7 @@ class Store:
         self._inbound = redis.register_script(INBOUND)
         self._clear_unreachable = redis.register_script(CLEAR_UNREACHABLE)
         self._unreachable_buddies = redis.register_script(UNREACHABLE_BUDDIES)
+        self._remove_organizer = redis.register_script(REMOVE_ORGANIZER)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -409,3 +421,8 @@ class Store:
         out = self._unreachable_buddies(keys=[Keys.buddies.format(pid=member)],
                                         args=[Keys.unreachable.format(pid=""), _PERSON_PREFIX])
         return [(out[i].decode(), json.loads(out[i + 1]), out[i + 2].decode()) for i in range(0, len(out), 3)]
+
+    def remove_organizer(self, pid: str) -> str:
+        """Take the organizer role (they stay a member): "removed", "last" (refused) or "not_organizer"."""
+        out = self._remove_organizer(keys=[Keys.organizers], args=[pid])
+        return {1: "removed", 0: "last"}.get(int(out), "not_organizer")

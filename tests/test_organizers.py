@@ -219,3 +219,91 @@ def test_a_time_of_day_on_the_fast_clock_is_refused_with_a_clear_reply_and_start
 def test_a_time_of_day_on_the_real_clock_still_means_until_then(network):
     reply = network.reply(MEMBER, "START 10:30pm")
     assert reply == "Timer on until 10:30pm. Text OK when you are safe."
+
+
+# The command line -----------------------------------------------------------------------
+
+def cli(w: World, *args: str):
+    result = w.app.test_cli_runner().invoke(args=list(args))
+    return result
+
+
+def test_cli_lists_members_with_flags_and_masked_numbers(network):
+    w = network
+    w.text(ORGANIZER, f"ADD {MEMBER2}")
+    w.text(MEMBER2, "JOIN")
+    out = cli(w, "members")
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith("3 members")
+    assert "...0105" in out.output and "NO CONFIRMED BUDDY" in out.output
+    assert "Rose" in out.output and "4155550102" not in out.output
+    rose = next(line for line in out.output.splitlines() if "Rose" in line)
+    assert "buddies: 1" in rose and "NO CONFIRMED" not in rose
+    w.text(BUDDY, "STOP")
+    rose = next(line for line in cli(w, "members").output.splitlines() if "Rose" in line)
+    assert "1 BUDDY CANNOT BE REACHED" in rose
+
+
+def test_cli_lists_running_timers_and_open_alerts(network):
+    w = network
+    assert cli(w, "timers").output.startswith("0 running timers")
+    w.text(MEMBER, "START 10 Motel 6")
+    out = cli(w, "timers").output
+    assert out.startswith("1 running timers") and "...0102" in out and "running" in out and "Motel" not in out
+    assert cli(w, "alerts").output.startswith("0 open alerts")
+    w.advance(17)
+    w.text(BUDDY, "ACK")
+    out = cli(w, "alerts").output
+    assert out.startswith("1 open alerts") and "...0102" in out and "(2 min)" in out and "ack Sam" in out
+    assert "4155550102" not in out
+
+
+def test_cli_adds_and_removes_an_organizer_but_never_the_last(network):
+    w = network
+    out = cli(w, "organizer", "add", "415 555 0104")
+    assert out.exit_code == 0 and "...0104 added" in out.output
+    assert "Members: 3" in w.reply(BUDDY2, "MEMBERS")
+    assert "...0104" in cli(w, "organizer", "list").output
+    out = cli(w, "organizer", "remove", BUDDY2)
+    assert out.exit_code == 0 and "removed" in out.output
+    assert "Only organizers" in w.reply(BUDDY2, "MEMBERS")
+    out = cli(w, "organizer", "remove", ORGANIZER)
+    assert out.exit_code != 0 and "last organizer" in out.output
+    assert w.line.store.organizers() == (w.line.store.pid_for(ORGANIZER),)
+    out = cli(w, "organizer", "remove", "not a number")
+    assert out.exit_code != 0 and "write it like" in out.output
+
+
+def test_the_app_finds_make_runs_embedded_redis_under_var_when_redis_url_is_unset(tmp_path, monkeypatch):
+    """`flask --app smsline ...` beside `make run`: the URL file under var/ leads to the running server."""
+    from smsline import create_app, embedded_redis
+
+    assert embedded_redis.discover(str(tmp_path)) is None
+    server = embedded_redis.start(str(tmp_path))
+    try:
+        assert embedded_redis.discover(str(tmp_path)) == server.url
+        monkeypatch.setattr(embedded_redis, "VAR_DIR", str(tmp_path))
+        monkeypatch.delenv("REDIS_URL", raising=False)
+        app = create_app({"organizers": ()})
+        assert app.extensions["smsline"].settings.redis_url is None
+        result = app.test_cli_runner().invoke(args=["organizer", "add", "+14155550109"])
+        assert result.exit_code == 0, result.output
+        assert server.client().scard("sl:organizers") == 1
+    finally:
+        server.stop()
+    assert embedded_redis.discover(str(tmp_path)) is None, "a stopped server is not found"
+
+
+def test_without_redis_url_or_a_running_line_the_cli_says_what_to_do(tmp_path):
+    """No traceback: one line naming `make run` and REDIS_URL."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from smsline import embedded_redis; embedded_redis.VAR_DIR = sys.argv[1]; "
+            "from flask.cli import main; sys.argv = ['flask', '--app', 'smsline', 'members']; main()")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "REDIS_URL"}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert out.returncode != 0
+    assert "Error: REDIS_URL is not set and no embedded Redis is running" in out.stderr
+    assert "Traceback" not in out.stderr
