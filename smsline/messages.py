@@ -220,6 +220,7 @@ EN = {
     "alerts_list": "Open alerts: {count}.{list}",
     "part_open_acked": " {member} {number}: alerted {alert_at}, {minutes} min ago. ACK by {by}.",
     "part_open_waiting": " {member} {number}: alerted {alert_at}, {minutes} min ago. No ACK yet.",
+    "part_open_silent": " Silent alarm: do not text them first.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -202,6 +202,8 @@ def h_alerts(ctx: Ctx) -> None:
             entries.append(ctx.part("part_open_acked", by=a.acked_by, **fields))
         else:
             entries.append(ctx.part("part_open_waiting", **fields))
+        if a.covert:  # the phone may be in someone else's hands: a text to it could give the member away
+            entries.append(ctx.part("part_open_silent"))
     ctx.reply("alerts_list", count=len(alerts), list="".join(entries))
 
 

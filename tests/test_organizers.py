@@ -307,3 +307,33 @@ def test_without_redis_url_or_a_running_line_the_cli_says_what_to_do(tmp_path):
     assert out.returncode != 0
     assert "Error: REDIS_URL is not set and no embedded Redis is running" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_buddy_whose_number_twilio_refuses_for_good_is_reported_to_the_member(network):
+    """A landline buddy: Twilio refuses the TEST at once (21614), no callback will come; the member is told."""
+    from smsline.transport import SendError
+
+    w = network
+    w.transport.fail[BUDDY] = SendError(21614, 400, False)
+    w.text(MEMBER, "TEST")
+    told = [t for t in w.take(MEMBER) if "cannot get texts" in t]
+    assert len(told) == 1 and "Sam ...0103" in told[0]
+    assert "Cannot be reached: Sam ...0103." in w.reply(MEMBER, "STATUS")
+
+
+def test_a_transient_refusal_marks_nobody(network):
+    from smsline.transport import SendError
+
+    w = network
+    w.transport.fail[BUDDY] = SendError(20429, 429, True)
+    w.text(MEMBER, "TEST")
+    assert not [t for t in w.take(MEMBER) if "cannot get texts" in t]
+    assert "Cannot be reached" not in w.reply(MEMBER, "STATUS")
+
+
+def test_alerts_warns_organizers_not_to_text_a_member_whose_alarm_is_silent(network):
+    w = network
+    w.reply(MEMBER, f"DURESS {DURESS}")
+    w.reply(MEMBER, DURESS)
+    reply = w.reply(ORGANIZER, "ALERTS")
+    assert reply.startswith("Open alerts: 1. Rose ...0102") and "Silent alarm: do not text them first." in reply

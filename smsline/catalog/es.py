@@ -241,4 +241,5 @@ TEXTS = {
     "alerts_list": "Alertas abiertas: {count}.{list}",
     "part_open_acked": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. ACK de {by}.",
     "part_open_waiting": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. Sin ACK aun.",
+    "part_open_silent": " Alarma silenciosa: no le escribas primero.",
 }
