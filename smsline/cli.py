@@ -35,6 +35,12 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, line.tz).strftime("%a %H:%M") if ts else "-"
 
 
+def _open_for(seconds: float) -> str:
+    """Real time elapsed (the CLI may not share make run's fast demo clock, so it shows wall time)."""
+    seconds = max(0, int(seconds))
+    return f"open {seconds} s" if seconds < 120 else f"open {seconds // 60} min"
+
+
 @organizer.command("add")
 @click.argument("number")
 def organizer_add(number: str) -> None:
@@ -116,7 +122,7 @@ def alerts() -> None:
     click.echo(f"{len(found)} open alerts")
     for a in found:
         kind = " (silent alarm)" if a.covert else ""
-        click.echo(f"{mask(a.number):9} {a.name or '-':20} since {_when(a.since)} ({a.minutes} min)  "
+        click.echo(f"{mask(a.number):9} {a.name or '-':20} since {_when(a.since)} ({_open_for(line.now() - a.since)})  "
                    f"round {a.rounds}  ack {a.acked_by or 'none yet'}{kind}")
 
 

@@ -588,7 +588,7 @@ def h_optin(ctx: Ctx) -> None:
         h_yes(ctx)
     elif ctx.is_member:
         ctx.reply("start_usage")
-    elif _has_invites(ctx):
+    elif _has_invites(ctx) or _is_buddy(ctx):  # a buddy back from STOP learns what they can do
         ctx.reply("help_buddy")
 
 

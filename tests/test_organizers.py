@@ -56,7 +56,7 @@ def test_status_and_buddies_list_a_buddy_who_cannot_be_reached_until_they_opt_ba
     w.take(MEMBER)
     assert "Cannot be reached: Sam ...0103." in w.reply(MEMBER, "STATUS")
     assert "(cannot be reached)" in w.reply(MEMBER, "BUDDIES")
-    w.text(BUDDY, "UNSTOP")
+    assert "you are a buddy" in w.reply(BUDDY, "UNSTOP")
     assert "Sam ...0103 can get texts from Line again" in w.take(MEMBER)[0]
     assert "Cannot be reached" not in w.reply(MEMBER, "STATUS")
     # A later loss is told again.
@@ -254,7 +254,7 @@ def test_cli_lists_running_timers_and_open_alerts(network):
     w.advance(17)
     w.text(BUDDY, "ACK")
     out = cli(w, "alerts").output
-    assert out.startswith("1 open alerts") and "...0102" in out and "(2 min)" in out and "ack Sam" in out
+    assert out.startswith("1 open alerts") and "...0102" in out and "(open 2 min)" in out and "ack Sam" in out
     assert "4155550102" not in out
 
 
