@@ -844,7 +844,9 @@ def h_buddies(ctx: Ctx) -> None:
         ctx.reply("buddies_none")
         return
     entries = []
-    lost = ctx.store.unreachable(links)
+    t = ctx.timer()
+    # During a covert alarm a mark could say that an alert to that buddy failed: none is shown then.
+    lost = set() if t is not None and t.live and t.covert else ctx.store.unreachable(links)
     for bpid, link in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)):
         number = ctx.store.person(bpid).get("number")
         state = "" if link.get("status") == "confirmed" else ctx.part("part_waiting")

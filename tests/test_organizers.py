@@ -112,6 +112,7 @@ def test_nothing_about_a_lost_buddy_reaches_a_phone_whose_covert_alarm_is_runnin
     w.text(BUDDY, "STOP")
     assert w.take(MEMBER) == []
     assert w.reply(MEMBER, "STATUS") == "No timer is running. Text START 60 to begin one."
+    assert w.reply(MEMBER, "BUDDIES") == "Buddies: Sam ...0103"
 
 
 # MEMBERS and ALERTS -----------------------------------------------------------------
