@@ -18,9 +18,10 @@ def create_app(settings_override: dict | None = None, *, redis=None, transport=N
         line = bootstrap.build(settings, redis=redis, transport=transport, clock=clock)
     except bootstrap.NoRedis as e:
         import click
+        from flask.cli import NoAppException
 
         if click.get_current_context(silent=True) is not None:  # `flask --app smsline ...`: one clear line
-            raise click.ClickException(str(e)) from None
+            raise NoAppException(str(e)) from None
         raise
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
