@@ -221,6 +221,7 @@ EN = {
     "part_open_acked": " {member} {number}: alerted {alert_at}, {minutes} min ago. ACK by {by}.",
     "part_open_waiting": " {member} {number}: alerted {alert_at}, {minutes} min ago. No ACK yet.",
     "part_open_silent": " Silent alarm: do not text them first.",
+    "part_unreachable_many": " {count} of your buddies cannot be reached: see BUDDIES.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

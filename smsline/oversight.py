@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 # service.py imports this module's HANDLERS, so what this module needs from it is imported where used.
 
+STATUS_NAMES_MAX = 60  # characters of unreachable buddies' names STATUS spends before it gives a count
 LIST_ALL_UP_TO = 12  # MEMBERS names everyone up to this many members, else only those flagged
 
 
@@ -83,7 +84,9 @@ def unreachable_part(ctx: Ctx) -> str:
     lost = ctx.store.unreachable_buddies(ctx.pid)
     if not lost:
         return ""
-    return ctx.part("part_unreachable", names=", ".join(buddy_label(link, number) for _, link, number in lost))
+    part = ctx.part("part_unreachable", names=", ".join(buddy_label(link, number) for _, link, number in lost))
+    # Short enough that a long note, not this, is what gets shortened to fit one text.
+    return part if len(part) <= STATUS_NAMES_MAX else ctx.part("part_unreachable_many", count=len(lost))
 
 
 # Organizer views ---------------------------------------------------------------

@@ -338,3 +338,25 @@ def test_alerts_warns_organizers_not_to_text_a_member_whose_alarm_is_silent(netw
     w.reply(MEMBER, DURESS)
     reply = w.reply(ORGANIZER, "ALERTS")
     assert reply.startswith("Open alerts: 1. Rose ...0102") and "Silent alarm: do not text them first." in reply
+
+
+def test_a_spanish_organizer_reads_alerts_and_members_in_spanish(network):
+    w = network
+    w.text(ORGANIZER, "LANG ES")
+    assert w.reply(ORGANIZER, "ALERTAS") == "No hay alertas abiertas ahora."
+    w.text(MEMBER, "SOS")
+    assert w.reply(ORGANIZER, "ALERTS").startswith("Alertas abiertas: 1. Rose ...0102: alerta a las ")
+    assert "Sin contacto confirmado: ...0001 (org)." in w.reply(ORGANIZER, "MIEMBROS")
+
+
+def test_status_naming_unreachable_buddies_stays_one_text(network):
+    w = network
+    for i in range(8):
+        n = f"+1415555{3000 + i}"
+        w.text(MEMBER, f"BUDDY {n} Friendwithlongname{i}")
+        w.text(n, "YES")
+        w.text(n, "STOP")
+    w.text(MEMBER, "START 45 " + "Hotel Mirabel room 12, blue Honda " * 5)
+    reply = w.reply(MEMBER, "STATUS")
+    assert reply.startswith("Timer on until") and reply.endswith(" 8 of your buddies cannot be reached: see BUDDIES.")
+    assert "Note: Hotel Mirabel" in reply and len(reply) <= 160

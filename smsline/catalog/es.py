@@ -242,4 +242,5 @@ TEXTS = {
     "part_open_acked": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. ACK de {by}.",
     "part_open_waiting": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. Sin ACK aun.",
     "part_open_silent": " Alarma silenciosa: no le escribas primero.",
+    "part_unreachable_many": " A {count} de tus contactos no se les puede avisar: mira BUDDIES.",
 }
