@@ -59,9 +59,12 @@ def buddy_lost(line, pid: str, why: str, now: float, skip=()) -> None:
         _tell_members(line, pid, "buddy_lost", now, skip)
 
 
-def buddy_back(line, pid: str, now: float, failed_only: bool = False) -> None:
-    """Texts reach this person again: clear the mark and tell those members, if there was a mark."""
-    if line.store.clear_unreachable(pid, failed_only=failed_only):
+def buddy_back(line, pid: str, now: float, delivered_to: str | None = None) -> None:
+    """Texts reach this person again: clear the mark and tell those members, if there was a mark.
+
+    delivered_to: the number a text was just delivered to; that clears only a failure's mark, never an opt-out.
+    """
+    if line.store.clear_unreachable(pid, delivered_to):
         _tell_members(line, pid, "buddy_back", now)
 
 
@@ -72,9 +75,8 @@ def on_delivery(line, to: str | None, status: str, error: str, now: float, skip=
     pid = line.store.pid_for(to)
     if not pid:
         return
-    if status == "delivered":
-        if not line.store.opted_out(to):  # a late receipt for a text sent before STOP changes nothing
-            buddy_back(line, pid, now, failed_only=True)
+    if status == "delivered":  # a late receipt for a text sent before STOP changes nothing
+        buddy_back(line, pid, now, delivered_to=to)
     else:
         buddy_lost(line, pid, f"failed:{error or status}", now, skip)
 

@@ -85,10 +85,11 @@ return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call(
         redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
 """
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
-# Clear the unreachable mark; with ARGV[1] = '1', only one a failed text set (an opt-out waits for an opt-in).
+# Clear the unreachable mark; with ARGV[1] = '1', only one a failed text set, and not while the number
+# (its keyed hash in ARGV[2]) is opted out: an opt-out waits for an opt-in.
 CLEAR_UNREACHABLE = """
 local v = redis.call('GET', KEYS[1])
-if not v or (ARGV[1] == '1' and string.sub(v, 1, 6) == 'optout') then
+if not v or (ARGV[1] == '1' and (string.sub(v, 1, 6) == 'optout' or redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1)) then
   return 0
 end
 redis.call('DEL', KEYS[1])
@@ -392,10 +393,12 @@ class Store:
         """Mark a person unreachable; True only for the text that set the mark (members are told once)."""
         return bool(self.r.set(Keys.unreachable.format(pid=pid), why, nx=True, ex=UNREACHABLE_SECONDS))
 
-    def clear_unreachable(self, pid: str, failed_only: bool = False) -> bool:
-        """Drop the mark; True when there was one. failed_only leaves an opt-out's mark alone."""
-        return bool(self._clear_unreachable(keys=[Keys.unreachable.format(pid=pid)],
-                                            args=["1" if failed_only else "0"]))
+    def clear_unreachable(self, pid: str, number: str | None = None) -> bool:
+        """Drop the mark; True when there was one. With the number (a text was delivered to it), only a
+        mark a failed text set, and only if the number has not opted out since."""
+        h = self.number_hash(number) if number else ""
+        return bool(self._clear_unreachable(keys=[Keys.unreachable.format(pid=pid), Keys.optout],
+                                            args=["1" if number else "0", h]))
 
     def unreachable(self, pids) -> set[str]:
         """Which of these people are marked unreachable or have opted out."""
