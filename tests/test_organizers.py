@@ -360,3 +360,18 @@ def test_status_naming_unreachable_buddies_stays_one_text(network):
     reply = w.reply(MEMBER, "STATUS")
     assert reply.startswith("Timer on until") and reply.endswith(" 8 of your buddies cannot be reached: see BUDDIES.")
     assert "Note: Hotel Mirabel" in reply and len(reply) <= 160
+
+
+def test_a_stale_or_foreign_url_file_under_var_is_not_trusted(tmp_path):
+    """A crash leaves redis.url behind: a dead pid, or a file naming another host, finds nothing."""
+    from smsline import embedded_redis
+
+    (tmp_path / "redis.url").write_text("redis://127.0.0.1:6399/0\n")
+    (tmp_path / "redis.pid").write_text("999999\n")
+    assert embedded_redis.discover(str(tmp_path)) is None
+    server = embedded_redis.start(str(tmp_path))
+    try:
+        (tmp_path / "redis.url").write_text("redis://203.0.113.9:6379/0\n")
+        assert embedded_redis.discover(str(tmp_path)) is None
+    finally:
+        server.stop()
