@@ -14,7 +14,15 @@ def create_app(settings_override: dict | None = None, *, redis=None, transport=N
     """Build the web app: defaults, then the environment, then the test mapping on top."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.override(config.from_env(), settings_override)
-    line = bootstrap.build(settings, redis=redis, transport=transport, clock=clock)
+    try:
+        line = bootstrap.build(settings, redis=redis, transport=transport, clock=clock)
+    except bootstrap.NoRedis as e:
+        import click
+        from flask.cli import NoAppException
+
+        if click.get_current_context(silent=True) is not None:  # `flask --app smsline ...`: one clear line
+            raise NoAppException(str(e)) from None
+        raise
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["smsline"] = line

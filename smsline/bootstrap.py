@@ -60,16 +60,28 @@ class Line:
 _current: Line | None = None
 
 
+class NoRedis(RuntimeError):
+    """REDIS_URL is unset and no embedded Redis (`make run`'s, under var/) is running."""
+
+
 def redis_from(settings) -> Redis:
-    """A client that reconnects on its own after Redis restarts."""
-    if not settings.redis_url:
-        raise RuntimeError("REDIS_URL is not set: run `make run`, which starts an embedded Redis")
+    """A client that reconnects on its own after Redis restarts.
+
+    Without REDIS_URL, the embedded Redis `make run` started under var/ is used if it is running,
+    so `flask --app smsline ...` works beside `make run` with nothing to copy.
+    """
+    from . import embedded_redis
+
+    url = settings.redis_url or embedded_redis.discover(embedded_redis.VAR_DIR)
+    if not url:
+        raise NoRedis("REDIS_URL is not set and no embedded Redis is running under var/: "
+                      "start the line with `make run` (in another terminal), or set REDIS_URL")
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError, TimeoutError
     from redis.retry import Retry
 
     return Redis.from_url(
-        settings.redis_url,
+        url,
         socket_timeout=10,
         socket_connect_timeout=5,
         health_check_interval=15,

@@ -15,6 +15,10 @@ in ``var_dir``, and it listens on 127.0.0.1 so every process can reach it at
 
 A server left running by an earlier run that was killed (its pidfile is still
 in ``var_dir``) is shut down cleanly before a new one starts on the same data.
+
+A running server leaves its URL in ``var_dir/redis.url``, so other commands on
+this machine (``flask --app smsline ...`` while ``make run`` runs) find it with
+:func:`discover` instead of needing ``REDIS_URL`` copied by hand.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from dataclasses import dataclass, field
 
 import redis
 
-__all__ = ["EmbeddedRedis", "EmbeddedRedisError", "start", "executable"]
+__all__ = ["EmbeddedRedis", "EmbeddedRedisError", "start", "executable", "discover", "VAR_DIR"]
 
+# Where `make run` keeps its Redis: var/ at the top of the repository.
+VAR_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "var")
 PIDFILE = "redis.pid"
+URLFILE = "redis.url"
 LOGFILE = "redis.log"
 SOCKET = "redis.sock"
 START_TIMEOUT = 10.0
@@ -90,6 +97,7 @@ class EmbeddedRedis:
         ``kill=True`` sends SIGKILL instead, like a crash: writes Redis has
         already handed to the kernel survive, as they would in production.
         """
+        _forget_url(self.var_dir, self.url)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
@@ -173,6 +181,7 @@ def _start_on(var_dir: str, port: int, timeout: float) -> EmbeddedRedis:
                 )
             try:
                 if client.ping():
+                    _write_url(var_dir, server.url)
                     return server
             except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
                 pass
@@ -184,6 +193,45 @@ def _start_on(var_dir: str, port: int, timeout: float) -> EmbeddedRedis:
             time.sleep(0.05)
     finally:
         client.close()
+
+
+def discover(var_dir: str | None = None) -> str | None:
+    """The URL of the embedded Redis running on ``var_dir`` (``make run``'s), or None if none answers."""
+    var_dir = os.path.abspath(var_dir or VAR_DIR)
+    try:
+        with open(os.path.join(var_dir, URLFILE)) as f:
+            url = f.read().strip()
+        with open(os.path.join(var_dir, PIDFILE)) as f:
+            pid = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        return None
+    if not url.startswith("redis://127.0.0.1:") or pid <= 0 or not _is_redis_server(pid):
+        return None
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1)
+    try:
+        return url if client.ping() else None
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        return None
+    finally:
+        client.close()
+
+
+def _write_url(var_dir: str, url: str) -> None:
+    tmp = os.path.join(var_dir, URLFILE + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(url + "\n")
+    os.replace(tmp, os.path.join(var_dir, URLFILE))
+
+
+def _forget_url(var_dir: str, url: str) -> None:
+    """Remove the URL file if it still names this server (a newer one may have replaced it)."""
+    path = os.path.join(var_dir, URLFILE)
+    try:
+        with open(path) as f:
+            if f.read().strip() == url:
+                os.remove(path)
+    except OSError:
+        pass
 
 
 def _stop_leftover(var_dir: str) -> None:

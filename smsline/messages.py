@@ -9,6 +9,8 @@ LONG_LIMIT = 459
 # Texts that may take up to three segments; every other key is one SMS.
 LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
+        # An organizer's overview (who has no buddy, which alarms are open) is worth up to three texts.
+        "members_summary", "alerts_list",
         "report_forward", "report_warning", "broadcast", "rights",
         "invite_member_both", "invite_buddy_both", "invite_organizer_both"}
 
@@ -33,10 +35,10 @@ EN = {
     "extend_usage": "To add time: EXTEND 30, EXTEND 1h or EXTEND 1h30.",
     "sos_ok": "Alert sent. Text OK when you are safe.",
     "sos_nobody": "Nobody could be alerted: add a buddy with BUDDY number name.",
-    "status_none": "No timer is running. Text START 60 to begin one.",
-    "status_running": "Timer on until {end_at}.{note_part}",
-    "status_overdue": "Time is up. Alerts go out at {alert_at} unless you text OK.",
-    "status_alerting": "Alerts went out at {alert_at}.{ack_part} Text OK when you are safe.",
+    "status_none": "No timer is running. Text START 60 to begin one.{reach_part}",
+    "status_running": "Timer on until {end_at}.{note_part}{reach_part}",
+    "status_overdue": "Time is up. Alerts go out at {alert_at} unless you text OK.{reach_part}",
+    "status_alerting": "Alerts went out at {alert_at}.{ack_part} Text OK when you are safe.{reach_part}",
     "reminder": "Reminder: your timer ends at {end_at}. Text OK if you are safe, or EXTEND 30 for more time.",
     "timeup": "Your time is up. Text OK now, or your buddies are alerted in {minutes} min.",
     "member_alerted": "Your buddies have been alerted. Text OK when you are safe.",
@@ -79,7 +81,6 @@ EN = {
     "organizer_invited": "Invitation sent to {number}. They must reply YES.",
     "organizer_ok": "You are now an organizer of {network}. Text HELP for your commands.",
     "organizer_usage": "To invite an organizer: ORGANIZER number",
-    "members_count": "Members: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} asks you to be their check-in buddy. If they miss a check-in you get a text. "
                     "Reply YES to accept or NO to decline.",
@@ -125,7 +126,7 @@ EN = {
             "STATUS. BUDDY number name, BUDDIES, UNBUDDY number. NAME alias. TEST checks your buddies.",
     "help_more": "More: RIGHTS (your rights card), REPORT what happened (warns others), CHECK number or plate, "
                  "LANG ES, WIPE erases your data. STOP ends all texts.",
-    "help_organizer": "Organizer: ADD number alias, REMOVE number, ORGANIZER number, MEMBERS, BROADCAST text, "
+    "help_organizer": "Organizer: ADD number alias, REMOVE number, ORGANIZER number, MEMBERS, ALERTS, BROADCAST text, "
                       "REPORTS, APPROVE id (SEND), REJECT id, CARD ES text.",
     "help_buddy": "{network}: you are a buddy. When an alert comes, reply ACK once you are on it. "
                   "YES or NO answers an invitation. STOP ends all texts.",
@@ -226,6 +227,26 @@ EN = {
                              "organizador. Responde SI para aceptar, o ignora este mensaje.",
     "clock_am": "am",
     "clock_pm": "pm",
+    # organizers: visibility, reachability of buddies, fast clock
+    "start_fast_clock": "This line runs a fast demo clock, so a time of day cannot be used. "
+                        "Give minutes instead, e.g. START 30.",
+    "buddy_lost": "{name} cannot get texts from {network} now, so your alerts would not reach them. "
+                  "Check with them, or add a buddy: BUDDY number name",
+    "buddy_back": "{name} can get texts from {network} again and will get your alerts.",
+    "part_unreachable": " Cannot be reached: {names}.",
+    "part_unreachable_mark": " (cannot be reached)",
+    "members_summary": "Members: {count}.{flags_part}{list_part}",
+    "part_no_buddy": " No confirmed buddy: {list}.",
+    "part_buddy_unreachable": " A buddy cannot be reached: {list}.",
+    "part_all_covered": " Each has a buddy who can be reached.",
+    "part_all": " All: {list}.",
+    "part_org": " (org)",
+    "alerts_none": "No alerts are open right now.",
+    "alerts_list": "Open alerts: {count}.{list}",
+    "part_open_acked": " {member} {number}: alerted {alert_at}, {minutes} min ago. ACK by {by}.",
+    "part_open_waiting": " {member} {number}: alerted {alert_at}, {minutes} min ago. No ACK yet.",
+    "part_open_silent": " Silent alarm: do not text them first.",
+    "part_unreachable_many": " {count} of your buddies cannot be reached: see BUDDIES.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -41,7 +41,7 @@ def demo_defaults(env) -> list[str]:
     if not env.get("HOST"):
         # Without Twilio no signature guards /sms and the simulator shows every text: this machine only.
         env["HOST"] = "127.0.0.1"
-        said.append("listening on 127.0.0.1 only (set HOST=0.0.0.0 to open it)")
+        said.append("listening on 127.0.0.1 only (HOST=0.0.0.0 opens /sms; the simulator page stays on this machine)")
     if not (env.get("SMSLINE_ORGANIZERS") or "").strip():
         env["SMSLINE_ORGANIZERS"] = DEMO_ORGANIZER
         said.append(f"demo organizer {DEMO_ORGANIZER} (set SMSLINE_ORGANIZERS for others)")
@@ -64,7 +64,7 @@ def main() -> int:
 
     server = None
     if not env.get("REDIS_URL"):
-        server = embedded_redis.start(os.path.join(ROOT, "var"))
+        server = embedded_redis.start(embedded_redis.VAR_DIR)
         env["REDIS_URL"] = server.url
         print(f"smsline: embedded Redis at {server.url} (data in var/)", flush=True)
     try:

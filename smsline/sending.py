@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .phones import mask
 from .store import DAY, Keys
-from .transport import OPTED_OUT
+from .transport import OPTED_OUT, PERMANENT
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def send_once(line, texts: list[dict]) -> Outcome:
 def _send_chunk(line, chunk: list[dict], out: Outcome) -> None:
     results = line.transport.send_many([(t["to"], t["body"]) for t in chunk],
                                        status_callback=line.status_callback())
+    refused = []  # refused for good (a landline, an invalid number): nobody can text them
     with line.redis.pipeline(transaction=False) as pipe:
         for t, res in zip(chunk, results):
             claim = Keys.sent.format(mid=t["id"])
@@ -91,4 +92,11 @@ def _send_chunk(line, chunk: list[dict], out: Outcome) -> None:
             else:
                 pipe.set(claim, f"failed:{res.code}", ex=2 * DAY)
                 out.done.append(t)
+                if res.code in PERMANENT:
+                    refused.append((t["to"], res.code))
         pipe.execute()
+    if refused:
+        from .oversight import on_delivery
+
+        for to, code in refused:
+            on_delivery(line, to, "failed", str(code or ""), line.now())

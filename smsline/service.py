@@ -320,12 +320,20 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
     store.transact(pid, txn)
 
 
-def on_status(line: Line, sid: str, status: str, error: str, now: float) -> None:
-    """A status callback: record who an alert reached; hand on alerts that did not arrive."""
+def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str | None = None) -> None:
+    """A status callback: record who an alert reached; hand on alerts that did not arrive.
+
+    With the recipient's number (to), any text's failure or delivery also tells whether they can be reached.
+    """
+    from .oversight import on_delivery
+
     raw = line.redis.get(Keys.sid_ref.format(sid=sid))
+    ref = json.loads(raw) if raw else {}
+    # The member of an alarm or TEST is told of this failure by that path; others by on_delivery.
+    told = {ref.get("pid"), ref.get("member")} - {None}
+    on_delivery(line, to, status, error, now, skip=told)
     if not raw:
         return
-    ref = json.loads(raw)
     failed = status in ("undelivered", "failed")
     if ref.get("kind") == "alert":
         pid, tid, f = ref["pid"], ref["tid"], ref["field"]
@@ -616,15 +624,23 @@ def h_help(ctx: Ctx) -> None:
 def h_optout(ctx: Ctx) -> None:
     # Twilio answers STOP itself; a running timer keeps running.
     ctx.store.set_opt_out(ctx.number, True)
+    if ctx.pid:
+        from .oversight import buddy_lost
+
+        buddy_lost(ctx.line, ctx.pid, "optout", ctx.now)
 
 
 def h_optin(ctx: Ctx) -> None:
     ctx.store.set_opt_out(ctx.number, False)
+    if ctx.pid:
+        from .oversight import buddy_back
+
+        buddy_back(ctx.line, ctx.pid, ctx.now)
     if ctx.cmd.word == "YES" and _has_invites(ctx):
         h_yes(ctx)
     elif ctx.is_member:
         ctx.reply("start_usage")
-    elif _has_invites(ctx):
+    elif _has_invites(ctx) or _is_buddy(ctx):  # a buddy back from STOP learns what they can do
         ctx.reply("help_buddy")
 
 
@@ -666,10 +682,16 @@ def _ends_at(ctx: Ctx) -> float | None:
 def _next_clock(here: datetime, hour: int, minute: int) -> datetime:
     target = here.replace(hour=hour, minute=minute, second=0, microsecond=0)
     return target + timedelta(days=1) if target <= here else target
+def _time_of_day_on_fast_clock(ctx: Ctx) -> bool:
+    """A time of day on a shrunk clock (demos): no end could both be that time and come after that long."""
+    return ctx.cmd.at is not None and ctx.line.settings.seconds_per_minute != 60
 
 
 def h_start(ctx: Ctx) -> None:
     if _duration_error(ctx, "start_usage"):
+        return
+    if _time_of_day_on_fast_clock(ctx):
+        ctx.reply("start_fast_clock")
         return
     ends_at = _ends_at(ctx)
     if ends_at is None:
@@ -711,18 +733,23 @@ def h_sos(ctx: Ctx) -> None:
 def h_status(ctx: Ctx) -> None:
     t = ctx.timer()
     if t is not None and t.live and t.covert:
-        # After a covert alarm the phone sees what it was shown: a running timer, or none.
+        # After a covert alarm the phone sees what it was shown: a running timer, or none. Not even the
+        # buddies a failed alert marked unreachable are named: that would say an alert went out.
         if t.cover_end and t.cover_end > ctx.now:
             ctx.reply("status_running", end_at=t.cover_end, note_part="")
         else:
             ctx.reply("status_none")
-    elif t is None or not t.live:
-        ctx.reply("status_none")
+        return
+    from .oversight import unreachable_part
+
+    reach_part = unreachable_part(ctx)
+    if t is None or not t.live:
+        ctx.reply("status_none", reach_part=reach_part)
     elif t.status == session.RUNNING:
         note = ctx.part("part_note", note=t.note.rstrip(".!?")) if t.note else ""
-        ctx.reply("status_running", end_at=t.ends_at, note_part=note)
+        ctx.reply("status_running", end_at=t.ends_at, note_part=note, reach_part=reach_part)
     elif t.status == session.OVERDUE:
-        ctx.reply("status_overdue", alert_at=t.next_at)
+        ctx.reply("status_overdue", alert_at=t.next_at, reach_part=reach_part)
     else:
         ack = ctx.part("part_ack", by=display_name(ctx.line, t.acked_by, ctx.pid)) if t.acked_by else ""
         reached, missed = reach(ctx.line, ctx.pid, t)
@@ -731,7 +758,7 @@ def h_status(ctx: Ctx) -> None:
             parts += ctx.part("part_reached", names=", ".join(reached))
         if missed:
             parts += ctx.part("part_missed", names=", ".join(missed))
-        ctx.reply("status_alerting", alert_at=t.first_alert_at, ack_part=parts)
+        ctx.reply("status_alerting", alert_at=t.first_alert_at, ack_part=parts, reach_part=reach_part)
 
 
 def h_ack(ctx: Ctx) -> None:
@@ -875,19 +902,6 @@ def h_organizer(ctx: Ctx) -> None:
     ctx.reply("organizer_invited", number=mask(number))
 
 
-def h_members(ctx: Ctx) -> None:
-    pids = ctx.store.members()
-    listed = ""
-    if len(pids) <= 8:
-        entries = []
-        for p in pids:
-            person = ctx.store.person(p)
-            tag = "*" if ctx.store.is_organizer(p) else ""
-            entries.append(f"{person.get('alias', '')}{tag} {mask(person.get('number'))}".strip())
-        listed = ctx.part("part_list", list=", ".join(entries))
-    ctx.reply("members_count", count=len(pids), list_part=listed)
-
-
 # Buddies --------------------------------------------------------------------
 
 def h_buddy(ctx: Ctx) -> None:
@@ -920,9 +934,13 @@ def h_buddies(ctx: Ctx) -> None:
         ctx.reply("buddies_none")
         return
     entries = []
+    t = ctx.timer()
+    # During a covert alarm a mark could say that an alert to that buddy failed: none is shown then.
+    lost = set() if t is not None and t.live and t.covert else ctx.store.unreachable(links)
     for bpid, link in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)):
         number = ctx.store.person(bpid).get("number")
         state = "" if link.get("status") == "confirmed" else ctx.part("part_waiting")
+        state += ctx.part("part_unreachable_mark") if bpid in lost else ""
         entries.append(f"{link.get('name') or ''} {mask(number)}{state}".strip())
     ctx.reply("buddies_list", list=", ".join(entries))
 
@@ -1065,6 +1083,10 @@ def _guard_applies(ctx: Ctx) -> bool:
         return False
     if ctx.cmd.name == "WIPE" and ctx.cmd.text != "YES":
         return False  # asking to wipe ends nothing; only the confirmation does
+    if ctx.cmd.name == "START" and _time_of_day_on_fast_clock(ctx):
+        return False  # refused like a malformed START: it changes nothing
+    if ctx.cmd.name == "DURESS" and not ctx.person.get("duress_hash"):
+        return False  # a first duress word ends and postpones nothing
     if ctx.cmd.name == "UNBUDDY":
         number = normalize(ctx.cmd.number or "", ctx.line.settings.default_region)
         bpid = ctx.store.pid_for(number) if number else None
@@ -1126,8 +1148,9 @@ def _set_word(ctx: Ctx, kind: str) -> None:
         ctx.reply("word_usage")
         return
     person = ctx.person
-    if screen and screen.has_safe and not screen.safe_given:
-        # Changing either word needs the current safe word in the same text.
+    if screen and screen.has_safe and not screen.safe_given and person.get(f"{kind}_hash"):
+        # Changing (or removing) an existing word needs the current safe word in the same text;
+        # a first duress word after a safe word changes nothing that protects the member.
         ctx.reply("word_needs_safe")
         return
     if word.upper() == "OFF":
@@ -1193,7 +1216,7 @@ HANDLERS = {
     "START": h_start, "OK": h_ok, "EXTEND": h_extend, "SOS": h_sos, "STATUS": h_status, "ACK": h_ack,
     "BUDDY": h_buddy, "BUDDIES": h_buddies, "UNBUDDY": h_unbuddy, "NAME": h_name, "LANG": h_lang,
     "YES": h_yes, "NO": h_no, "JOIN": h_join, "ADD": h_add, "REMOVE": h_remove, "ORGANIZER": h_organizer,
-    "MEMBERS": h_members, "HELP": h_help, "OPTOUT": h_optout, "OPTIN": h_optin,
+    "HELP": h_help, "OPTOUT": h_optout, "OPTIN": h_optin,
     "SAFEWORD": h_safeword, "DURESS": h_duress, "TEST": h_test, "WIPE": h_wipe,
     "OK_UNCLEAR": h_unknown, "EMPTY": h_unknown, "UNKNOWN": h_unknown,
     "FINE": h_fine, "DURATION": h_duration,
@@ -1204,8 +1227,10 @@ REQUIRES = {
     "YES": "any", "NO": "any", "JOIN": "any", "ACK": "any", "HELP": "any", "OPTOUT": "any", "OPTIN": "any",
     "EMPTY": "any", "UNKNOWN": "any", "LANG": "any", "WIPE": "any",
     "ADD": "organizer", "REMOVE": "organizer", "ORGANIZER": "organizer", "MEMBERS": "organizer",
+    "ALERTS": "organizer",
     "BROADCAST": "organizer", "REPORTS": "organizer", "APPROVE": "organizer", "REJECT": "organizer",
     "CARD": "organizer",
 }
 
 from .network import HANDLERS as _NETWORK; HANDLERS.update(_NETWORK)  # noqa: E402
+from .oversight import HANDLERS as _OVERSIGHT; HANDLERS.update(_OVERSIGHT)  # noqa: E402

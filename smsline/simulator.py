@@ -8,6 +8,12 @@ A text typed on the page is posted to the same ``/sms`` webhook Twilio would
 call, so it takes the same parsing, state and jobs; only the transport differs.
 The page reads the local transport's log (``Keys.sim_log``) by short polling,
 so no gunicorn thread is held by an open stream.
+
+Without Twilio nothing is signed, and the page shows every text. So the
+simulator answers only requests whose Host is this machine's loopback name
+(a DNS-rebinding page has its own name there), and acts only on same-origin
+JSON posts (a cross-site form cannot send application/json without a CORS
+preflight, which is never granted). Anything else is a 403 that changes nothing.
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import json
 import secrets
 import time
 import xml.etree.ElementTree as ET
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from twilio.request_validator import RequestValidator
@@ -135,6 +143,42 @@ def deliver(number: str, body: str) -> list[str]:
     return replies
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: 'localhost:5000' -> 'localhost', '[::1]:5000' -> '::1'."""
+    host = (host or "").strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def refusal() -> str | None:
+    """Why this request may not use the simulator, or None."""
+    if _host_name(request.host) not in LOOPBACK_HOSTS:
+        return "The simulator answers only on this machine: open it at http://127.0.0.1 or http://localhost."
+    if request.method == "POST":
+        if request.mimetype != "application/json":
+            return "The simulator takes only JSON posts from its own page."
+        origin = request.headers.get("Origin")
+        if origin and (urlsplit(origin).netloc.lower() != request.host.lower()
+                       or urlsplit(origin).scheme != request.scheme):
+            return "The simulator takes posts only from its own page."
+        site = request.headers.get("Sec-Fetch-Site")
+        if site and site not in ("same-origin", "none"):
+            return "The simulator takes posts only from its own page."
+    return None
+
+
+@bp.before_request
+def _only_this_machine_and_its_own_page():
+    why = refusal()
+    if why:
+        return jsonify(error=why), 403
+    return None
+
+
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -191,10 +235,15 @@ def log():
     return _no_store(jsonify(entries=entries, next=next_index))
 
 
+def _json() -> dict:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
 @bp.post("/phones")
 def phone():
     """Read a number typed into "Add a phone" the way the line reads numbers."""
-    data = request.get_json(silent=True) or request.form
+    data = _json()
     number = normalize(str(data.get("number") or ""), _region())
     if not number:
         return jsonify(error="That number could not be read. Write it like +14155550100."), 400
@@ -203,7 +252,7 @@ def phone():
 
 @bp.post("/send")
 def send():
-    data = request.get_json(silent=True) or request.form
+    data = _json()
     number = normalize(str(data.get("from") or ""), _region())
     body = str(data.get("body") or "")
     if not number:

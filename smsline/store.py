@@ -43,6 +43,7 @@ class Keys:
     outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
     stepping = P + "stepping:{second}"  # a worker thread has this second's due timers in hand (expires)
     wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
+    unreachable = P + "unr:{pid}"       # why texts cannot reach this person: optout or failed:CODE (expires)
 
 
 # A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).
@@ -84,6 +85,42 @@ return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call(
         redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
 """
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
+# Clear the unreachable mark; with ARGV[1] = '1', only one a failed text set, and not while the number
+# (its keyed hash in ARGV[2]) is opted out: an opt-out waits for an opt-in.
+CLEAR_UNREACHABLE = """
+local v = redis.call('GET', KEYS[1])
+if not v or (ARGV[1] == '1' and (string.sub(v, 1, 6) == 'optout' or redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1)) then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+# A member's confirmed buddies marked unreachable, in one round trip: {pid, link json, number, ...}.
+UNREACHABLE_BUDDIES = """
+local links = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #links, 2 do
+  local ok, link = pcall(cjson.decode, links[i + 1])
+  if ok and link.status == 'confirmed' and redis.call('EXISTS', ARGV[1] .. links[i]) == 1 then
+    out[#out + 1] = links[i]
+    out[#out + 1] = links[i + 1]
+    out[#out + 1] = redis.call('HGET', ARGV[2] .. links[i], 'number') or ''
+  end
+end
+return out
+"""
+# Take the organizer role from ARGV[1], unless they are the last organizer: 1 done, 0 last, -1 not one.
+REMOVE_ORGANIZER = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  return -1
+end
+if redis.call('SCARD', KEYS[1]) <= 1 then
+  return 0
+end
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+"""
+UNREACHABLE_SECONDS = 90 * DAY  # a mark nobody cleared (no later text delivered, no opt-in) is dropped then
 
 
 @dataclass
@@ -110,6 +147,9 @@ class Store:
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
+        self._clear_unreachable = redis.register_script(CLEAR_UNREACHABLE)
+        self._unreachable_buddies = redis.register_script(UNREACHABLE_BUDDIES)
+        self._remove_organizer = redis.register_script(REMOVE_ORGANIZER)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -318,7 +358,7 @@ class Store:
                 Keys.person.format(pid=pid), Keys.by_number.format(h=self.number_hash(number)),
                 Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid), Keys.declined.format(pid=pid),
                 Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid),
-                Keys.timer.format(pid=pid), Keys.alerted_for.format(pid=pid),
+                Keys.timer.format(pid=pid), Keys.alerted_for.format(pid=pid), Keys.unreachable.format(pid=pid),
             )
             if t is not None:
                 pipe.delete(Keys.deliveries.format(pid=pid, tid=t.tid))
@@ -347,3 +387,45 @@ class Store:
 
     def set_opt_out(self, number: str, out: bool) -> None:
         (self.r.sadd if out else self.r.srem)(Keys.optout, self.number_hash(number))
+
+    # Reachability: people texts cannot reach (opted out, or a text to them failed) ------------------
+    def mark_unreachable(self, pid: str, why: str) -> bool:
+        """Mark a person unreachable; True only for the text that set the mark (members are told once)."""
+        return bool(self.r.set(Keys.unreachable.format(pid=pid), why, nx=True, ex=UNREACHABLE_SECONDS))
+
+    def clear_unreachable(self, pid: str, number: str | None = None) -> bool:
+        """Drop the mark; True when there was one. With the number (a text was delivered to it), only a
+        mark a failed text set, and only if the number has not opted out since."""
+        h = self.number_hash(number) if number else ""
+        return bool(self._clear_unreachable(keys=[Keys.unreachable.format(pid=pid), Keys.optout],
+                                            args=["1" if number else "0", h]))
+
+    def unreachable(self, pids) -> set[str]:
+        """Which of these people are marked unreachable or have opted out."""
+        pids = list(pids)
+        if not pids:
+            return set()
+        with self.r.pipeline(transaction=False) as pipe:
+            for p in pids:
+                pipe.exists(Keys.unreachable.format(pid=p))
+                pipe.hget(Keys.person.format(pid=p), "number")
+            got = pipe.execute()
+        marked = {p for p, flag in zip(pids, got[0::2]) if flag}
+        numbers = [(p, n.decode()) for p, n in zip(pids, got[1::2]) if n and p not in marked]
+        if numbers:
+            with self.r.pipeline(transaction=False) as pipe:
+                for _, n in numbers:
+                    pipe.sismember(Keys.optout, self.number_hash(n))
+                marked |= {p for (p, _), out in zip(numbers, pipe.execute()) if out}
+        return marked
+
+    def unreachable_buddies(self, member: str) -> list[tuple[str, dict, str]]:
+        """A member's confirmed buddies marked unreachable: (pid, link, number), in one round trip."""
+        out = self._unreachable_buddies(keys=[Keys.buddies.format(pid=member)],
+                                        args=[Keys.unreachable.format(pid=""), _PERSON_PREFIX])
+        return [(out[i].decode(), json.loads(out[i + 1]), out[i + 2].decode()) for i in range(0, len(out), 3)]
+
+    def remove_organizer(self, pid: str) -> str:
+        """Take the organizer role (they stay a member): "removed", "last" (refused) or "not_organizer"."""
+        out = self._remove_organizer(keys=[Keys.organizers], args=[pid])
+        return {1: "removed", 0: "last"}.get(int(out), "not_organizer")

@@ -81,7 +81,7 @@ def status():
         record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
         line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
-        service.on_status(line, sid, record["status"], record["error"], line.now())
+        service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
     return Response("", status=204)
 
 

@@ -190,6 +190,39 @@ def test_phones_are_added_from_the_keyboard_and_fit_a_small_screen(browser, simu
     assert len(lefts) == 1, f"phones should stack in one column on a small screen, found x = {lefts}"
 
 
+def test_a_long_thread_adds_no_blank_space_below_the_page(browser, simulator_line):
+    """Each bubble's hidden "Sent:"/"Received:" label stays inside its scrolled thread: the page ends at its content."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(simulator_line.url + "/simulator")
+    box = Simulator(page).phone(ORGANIZER).get_by_role("textbox")
+    for _ in range(30):
+        box.fill("HELP")
+        box.press("Enter")
+    expect(Simulator(page).phone(ORGANIZER).locator("li.received")).to_have_count(60, timeout=WAIT_MS)
+    extra = page.evaluate("""() => document.documentElement.scrollHeight
+        - Math.max(...[...document.body.children].filter(e => e.getClientRects().length)
+                   .map(e => e.getBoundingClientRect().bottom + window.scrollY))""")
+    assert extra <= 40, f"{extra} px of blank space below the page's content"
+
+
+def test_an_empty_send_says_why_nothing_went(browser, simulator_line):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(simulator_line.url + "/simulator")
+    phone = Simulator(page).phone(MEMBER)
+    phone.get_by_role("textbox").fill("   ")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.get_by_role("status")).to_contain_text("Nothing sent: the text is empty")
+    page.wait_for_timeout(1500)  # a poll in between does not wipe it
+    expect(phone.get_by_role("status")).to_contain_text("Nothing sent")
+    assert phone.locator("li").count() == 0
+    phone.get_by_role("textbox").fill("HELP")
+    expect(phone.locator(".send-note")).to_be_empty()
+
+
 def main(argv: list[str]) -> int:
     """``make screenshot``: play the scenario on a line in a temporary folder and save the page mid-way."""
     out = os.path.abspath(argv[1] if len(argv) > 1 else os.path.join("docs", "simulator.png"))

@@ -64,7 +64,8 @@ WORST = {
 }
 
 # A *_part field is a finished piece rendered from its own key, as the service does.
-PARTS = {"note_part": ("part_note", "note"), "ack_part": ("part_ack", "by"), "list_part": ("part_list", "list")}
+PARTS = {"note_part": ("part_note", "note"), "ack_part": ("part_ack", "by"), "list_part": ("part_list", "list"),
+         "reach_part": ("part_unreachable", "names"), "flags_part": ("part_no_buddy", "list")}
 
 
 def worst_fields(template: str, lang: str) -> dict:

@@ -180,9 +180,66 @@ def test_bad_sends_are_refused_and_reach_nothing(sim, form, error):
     assert sim.redis.llen(Keys.sim_log) == 0
 
 
-def test_send_accepts_a_plain_form_and_numbers_as_people_type_them(sim):
-    r = sim.client.post("/simulator/send", data={"from": "(415) 555-0001", "body": "HELP"})
+def test_send_reads_numbers_as_people_type_them(sim):
+    r = sim.client.post("/simulator/send", json={"from": "(415) 555-0001", "body": "HELP"})
     assert r.status_code == 200 and r.get_json()["number"] == ORGANIZER
+
+
+# Only this machine, only the page itself (issue 12: cross-site posts and DNS rebinding) -------
+
+def _nothing_happened(sim) -> None:
+    assert sim.redis.llen(Keys.sim_log) == 0
+    assert sim.line.store.pid_for(MEMBER) is None
+
+
+@pytest.mark.parametrize("url", ["/simulator/send", "/simulator/phones"])
+def test_a_form_post_is_refused_and_changes_nothing(sim, url):
+    """A cross-site HTML form can post urlencoded or text/plain bodies without a preflight: never acted on."""
+    form = {"from": ORGANIZER, "body": f"ADD {MEMBER} Rose", "number": MEMBER}
+    r = sim.client.post(url, data=form)
+    assert r.status_code == 403 and "JSON" in r.get_json()["error"]
+    r = sim.client.post(url, data=json.dumps(form), content_type="text/plain")
+    assert r.status_code == 403
+    _nothing_happened(sim)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Origin": "http://localhost:9999"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+])
+def test_a_post_from_another_page_is_refused_and_changes_nothing(sim, headers):
+    r = sim.client.post("/simulator/send", json={"from": ORGANIZER, "body": f"ADD {MEMBER} Rose"}, headers=headers)
+    assert r.status_code == 403 and "own page" in r.get_json()["error"]
+    _nothing_happened(sim)
+
+
+def test_a_post_from_the_page_itself_is_accepted(sim):
+    headers = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    r = sim.client.post("/simulator/send", json={"from": ORGANIZER, "body": f"ADD {MEMBER} Rose"}, headers=headers)
+    assert r.status_code == 200 and "Invitation sent" in r.get_json()["replies"][0]
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:5000", "192.168.1.20:5000", "127.0.0.1.evil.example",
+                                  "localhost.evil.example:5000", "0.0.0.0:5000"])
+@pytest.mark.parametrize("method, url", [("get", "/simulator"), ("get", "/simulator/log?after=0"),
+                                         ("post", "/simulator/send"), ("get", "/simulator/assets/simulator.js")])
+def test_any_host_but_loopback_is_refused_so_dns_rebinding_reads_and_changes_nothing(sim, host, method, url):
+    sim.line.transport.send(ORGANIZER, "a text only this machine may read")
+    r = getattr(sim.client, method)(url, base_url=f"http://{host}/",
+                                    json={"from": ORGANIZER, "body": f"ADD {MEMBER} Rose"})
+    assert r.status_code == 403
+    assert b"only this machine may read" not in r.data
+    assert sim.redis.llen(Keys.sim_log) == 1 and sim.line.store.pid_for(MEMBER) is None
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5000", "localhost", "LOCALHOST:80", "[::1]:5000", "127.0.0.1"])
+def test_loopback_hosts_with_or_without_a_port_are_served(sim, host):
+    assert sim.client.get("/simulator", base_url=f"http://{host}/").status_code == 200
+    r = sim.client.post("/simulator/send", base_url=f"http://{host}/", json={"from": ORGANIZER, "body": "HELP"})
+    assert r.status_code == 200
 
 
 def test_added_phones_are_read_like_numbers_in_texts(sim):

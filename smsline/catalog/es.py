@@ -32,10 +32,10 @@ TEXTS = {
     "extend_usage": "Para sumar tiempo: MAS 30, MAS 1h o MAS 1h30.",
     "sos_ok": "Alerta enviada. Manda OK cuando estés a salvo.",
     "sos_nobody": "No se pudo avisar a nadie: agrega un contacto con CONTACTO numero nombre.",
-    "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.",
-    "status_running": "Temporizador activo hasta {end_at}.{note_part}",
-    "status_overdue": "Ya es la hora. Si no mandas OK, las alertas salen a las {alert_at}.",
-    "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.",
+    "status_none": "No hay temporizador activo. Manda START 60 para empezar uno.{reach_part}",
+    "status_running": "Temporizador activo hasta {end_at}.{note_part}{reach_part}",
+    "status_overdue": "Ya es la hora. Si no mandas OK, las alertas salen a las {alert_at}.{reach_part}",
+    "status_alerting": "Las alertas salieron a las {alert_at}.{ack_part} Manda OK cuando estés a salvo.{reach_part}",
     "reminder": "Recordatorio: tu temporizador termina a las {end_at}. Si todo va bien, manda OK. Si necesitas "
                 "mas tiempo, manda MAS 30.",
     "timeup": "Ya es la hora. Manda OK ahora, o en {minutes} min avisamos a tus contactos.",
@@ -89,7 +89,6 @@ TEXTS = {
     "organizer_invited": "Invitacion enviada a {number}. Tiene que aceptar con YES o SI.",
     "organizer_ok": "Ya eres parte del equipo organizador de {network}. Manda AYUDA (o HELP) para ver tus comandos.",
     "organizer_usage": "Para invitar a alguien al equipo organizador: ORGANIZER numero",
-    "members_count": "Miembros: {count}.{list_part}",
     # Buddies
     "invite_buddy": "{network}: {member} te pide ser su contacto de confianza. Si no se reporta a tiempo, "
                     "te llega un mensaje. Responde YES (o SI) para aceptar o NO para decir que no.",
@@ -141,7 +140,7 @@ TEXTS = {
             "CONTACTO numero nombre: invitar a alguien de confianza que recibe tus alertas. CONTACTOS: verlos. "
             "QUITAR numero: quitar uno. PRUEBA: revisar que les lleguen.",
     "help_organizer": "Equipo organizador: ADD numero alias, REMOVE numero, ORGANIZER numero, MEMBERS, "
-                      "BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
+                      "ALERTS, BROADCAST texto, REPORTS, APPROVE id (SEND), REJECT id, CARD ES texto.",
     "help_more": "Mas: NOMBRE y un nombre: como te ven tus contactos. DERECHOS: tus derechos. REPORT y que "
                  "sucedio: avisar al equipo organizador de alguien peligroso. CHECK y un numero o placa: ver si hay "
                  "avisos. LANG EN: English. BORRAR: borrar todo lo tuyo. STOP: ya no recibir mensajes.",
@@ -250,4 +249,24 @@ TEXTS = {
                              "organizador. Responde SI para aceptar, o ignora este mensaje.",
     "clock_am": " am",
     "clock_pm": " pm",
+    # organizers: visibility, reachability of buddies, fast clock
+    "start_fast_clock": "Esta linea usa un reloj rapido de prueba, asi que no acepta una hora del dia. "
+                        "Pon minutos, por ej. START 30.",
+    "buddy_lost": "{name} ya no recibe mensajes de {network}: tus alertas no le llegarian. "
+                  "Habla con esa persona o agrega otro contacto: BUDDY numero nombre",
+    "buddy_back": "{name} ya puede recibir mensajes de {network} otra vez y recibira tus alertas.",
+    "part_unreachable": " No se puede avisar a: {names}.",
+    "part_unreachable_mark": " (sin mensajes)",
+    "members_summary": "Miembros: {count}.{flags_part}{list_part}",
+    "part_no_buddy": " Sin contacto confirmado: {list}.",
+    "part_buddy_unreachable": " Con un contacto al que no se puede avisar: {list}.",
+    "part_all_covered": " Todos tienen un contacto al que se puede avisar.",
+    "part_all": " Todos: {list}.",
+    "part_org": " (org)",
+    "alerts_none": "No hay alertas abiertas ahora.",
+    "alerts_list": "Alertas abiertas: {count}.{list}",
+    "part_open_acked": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. ACK de {by}.",
+    "part_open_waiting": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. Sin ACK aun.",
+    "part_open_silent": " Alarma silenciosa: no le escribas primero.",
+    "part_unreachable_many": " A {count} de tus contactos no se les puede avisar: mira BUDDIES.",
 }

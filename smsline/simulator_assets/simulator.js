@@ -69,6 +69,7 @@
     const input = section.querySelector("input");
     const thread = section.querySelector(".thread");
     const remove = section.querySelector(".remove");
+    const note = section.querySelector(".send-note");
     section.dataset.number = number;
     title.id = "phone-" + counter;
     title.textContent = name;
@@ -79,7 +80,9 @@
     label.textContent = "Text from " + name;
     if (options.hint) input.placeholder = "e.g. " + options.hint;
     thread.setAttribute("aria-label", "Texts of " + name);
-    const phone = { section: section, thread: thread, input: input, name: name, removable: !!options.removable };
+    const phone = { section: section, thread: thread, input: input, note: note, name: name,
+      removable: !!options.removable };
+    input.addEventListener("input", () => { note.textContent = ""; });
     if (phone.removable) {
       remove.hidden = false;
       remove.setAttribute("aria-label", "Remove " + name);
@@ -92,7 +95,7 @@
     }
     section.querySelector("form").addEventListener("submit", (event) => {
       event.preventDefault();
-      send(number, input);
+      send(number, phone);
     });
     phonesEl.appendChild(section);
     phones.set(number, phone);
@@ -154,9 +157,17 @@
     }
   }
 
-  async function send(number, input) {
+  async function send(number, phone) {
+    // Problems with a send are said under that phone, where the eye is; the page's status line is
+    // for the connection and is cleared by every poll.
+    const input = phone.input;
     const body = input.value;
-    if (!body.trim()) return;
+    if (!body.trim()) {
+      phone.note.textContent = "Nothing sent: the text is empty. Type a text, e.g. HELP, then Send.";
+      input.focus();
+      return;
+    }
+    phone.note.textContent = "";
     input.value = "";
     try {
       const response = await fetch(config.urls.send, {
@@ -166,10 +177,9 @@
       });
       const data = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(data.error || "the line answered " + response.status);
-      setStatus("");
     } catch (e) {
       if (!input.value) input.value = body;
-      setStatus("Not sent: " + e.message);
+      phone.note.textContent = "Not sent: " + e.message;
     }
     poll();
   }
