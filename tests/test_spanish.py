@@ -185,7 +185,7 @@ def test_reminder_timeup_and_alert_for_a_spanish_member_while_the_buddy_reads_en
     assert "Sam dijo que se encarga." in es_reply(w, MEMBER, "STATUS")
     assert "estamos avisando a quienes recibieron la alerta" in es_reply(w, MEMBER, "LISTO")
     standdown = w.take(BUDDY)
-    assert len(standdown) == 1 and "is safe" in standdown[0]
+    assert len(standdown) == 1 and "checked in as safe" in standdown[0]
 
 
 def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member_english(es_buddy):
@@ -203,12 +203,12 @@ def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member
     assert alert[0].startswith("Line: Rose no se ha reportado. Temporizador desde")
     assert "Nota: Hotel Mirabel hab 212." in alert[0]
     assert "Responde ACK (o VOY)" in alert[0]
-    assert "Gracias. Avisamos a los demas que te estas encargando de: Rose." == es_reply(w, BUDDY, "ACK")
+    assert "Gracias. Te estas encargando de Rose." == es_reply(w, BUDDY, "ACK")
     assert "Sam got your alert and is on it." in w.take(MEMBER)
     assert "stand down" in w.reply(MEMBER, "OK")
     standdown = es_take(w, BUDDY)
     assert len(standdown) == 1
-    assert standdown[0].startswith("Line: Rose esta a salvo. Ya no hace falta seguir con la alerta de")
+    assert standdown[0].startswith("Line: Rose se reporto a salvo. Ya no hace falta seguir con la alerta de")
     assert "No tienes ninguna alerta abierta" in es_reply(w, BUDDY, "ACK")
 
 
@@ -217,7 +217,7 @@ def test_voy_answers_an_alert_like_ack(es_buddy):
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     assert len(es_take(w, BUDDY)) == 1
-    assert "te estas encargando de: Rose" in es_reply(w, BUDDY, "voy")
+    assert "Te estas encargando de Rose" in es_reply(w, BUDDY, "voy")
     assert any("Sam got your alert" in t for t in w.take(MEMBER))
     w.advance(30)
     assert es_take(w, BUDDY) == []
@@ -340,7 +340,7 @@ def test_join_unirme_and_the_welcome_in_spanish_after_lang(world):
 def test_test_in_spanish(es_member):
     w = es_member
     w.reply(BUDDY, "LANG ES")
-    assert "Prueba enviada. Contactos a los que llego: 1." == es_reply(w, MEMBER, "TEST")
+    assert "Prueba enviada a Sam. Pregunta si llego." == es_reply(w, MEMBER, "TEST")
     assert "SOLO ES UNA PRUEBA de Rose" in es_take(w, BUDDY)[0]
 
 
