@@ -64,7 +64,7 @@ EN = {
     "ack_ok": "Thank you. You are on it for {names}; the others alerted were told.",
     "ack_already": "Thank you. Someone is already on it for: {names}.",
     "ack_none": "No alert is open for you right now.",
-    "standdown": "{network}: {member} has checked in as safe. Stand down from the alert of {alert_at}. Thank you.",
+    "standdown": "{network}: {member} says they are safe. Stand down from the alert of {alert_at}. Thank you.",
     # Membership
     "invite_member": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this text. "
                      "Reply STOP to get no more texts.",

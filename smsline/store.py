@@ -191,14 +191,14 @@ class Store:
 
     def unenroll(self, pid: str, pipe=None) -> None:
         """End a membership: roles and covert words go. Queued on `pipe` when given (the caller executes it)."""
-        own = pipe is None
-        pipe = self.r.pipeline() if own else pipe
+        if pipe is None:
+            with self.r.pipeline() as own:
+                self.unenroll(pid, own)
+                own.execute()
+            return
         pipe.srem(Keys.members, pid)
         pipe.srem(Keys.organizers, pid)
         pipe.hdel(Keys.person.format(pid=pid), "joined", "role", *self.COVERT_FIELDS)
-        if own:
-            pipe.execute()
-            pipe.reset()
 
     # Invitations ------------------------------------------------------------
     def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = 7 * DAY) -> None:

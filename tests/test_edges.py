@@ -309,10 +309,28 @@ def test_test_names_who_it_went_to_in_natural_words(network):
     assert w.reply(MEMBER, "TEST") == "Test sent to Sam, Ana. Ask them if it arrived."
 
 
-def test_the_stand_down_says_the_member_checked_in_as_safe(network):
+def test_the_stand_down_says_the_member_says_they_are_safe(network):
+    """What the line knows is the member's word, and it says so."""
     w = network
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     w.take(BUDDY)
     w.reply(MEMBER, "OK")
-    assert w.take(BUDDY) == ["Line: Rose has checked in as safe. Stand down from the alert of 8:10am. Thank you."]
+    assert w.take(BUDDY) == ["Line: Rose says they are safe. Stand down from the alert of 8:10am. Thank you."]
+
+
+def test_in_spanish_the_refusal_and_a_noteless_alert_read_naturally(network):
+    """The organizer and buddy read Spanish: the refusal says until when; the alert points at no note."""
+    w = network
+    w.text(ORGANIZER, "LANG ES")
+    w.text(BUDDY, "LANG ES")
+    w.reply(MEMBER, "START 5")
+    assert w.reply(ORGANIZER, f"REMOVE {MEMBER}") == (
+        "...0102 tiene un temporizador activo hasta 08:05, asi que sigue como miembro por ahora. "
+        "Intenta REMOVE de nuevo cuando termine.")
+    w.advance(10.1)
+    [alert] = w.take(BUDDY)
+    assert alert == ("Line: Rose no se ha reportado. Temporizador desde 08:00. Primero: llama o escribe ya al "
+                     "+14155550102. Si no contesta, sigue intentando y pregunta a quien pueda saber donde esta. "
+                     "Responde ACK (o VOY) cuando te estés encargando.")
+    assert "alarma abierta" in w.reply(ORGANIZER, f"REMOVE {MEMBER}")

@@ -185,7 +185,7 @@ def test_reminder_timeup_and_alert_for_a_spanish_member_while_the_buddy_reads_en
     assert "Sam dijo que se encarga." in es_reply(w, MEMBER, "STATUS")
     assert "estamos avisando a quienes recibieron la alerta" in es_reply(w, MEMBER, "LISTO")
     standdown = w.take(BUDDY)
-    assert len(standdown) == 1 and "checked in as safe" in standdown[0]
+    assert len(standdown) == 1 and "says they are safe" in standdown[0]
 
 
 def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member_english(es_buddy):
@@ -208,7 +208,7 @@ def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member
     assert "stand down" in w.reply(MEMBER, "OK")
     standdown = es_take(w, BUDDY)
     assert len(standdown) == 1
-    assert standdown[0].startswith("Line: Rose se reporto a salvo. Ya no hace falta seguir con la alerta de")
+    assert standdown[0].startswith("Line: Rose avisa que esta a salvo. Ya no hace falta seguir con la alerta de")
     assert "No tienes ninguna alerta abierta" in es_reply(w, BUDDY, "ACK")
 
 

@@ -68,7 +68,7 @@ TEXTS = {
     "ack_ok": "Gracias. Te estas encargando de {names}; ya avisamos a los demas que recibieron la alerta.",
     "ack_already": "Gracias. Alguien ya se esta encargando de: {names}.",
     "ack_none": "No tienes ninguna alerta abierta ahora.",
-    "standdown": "{network}: {member} se reporto a salvo. Ya no hace falta seguir con la alerta de las "
+    "standdown": "{network}: {member} avisa que esta a salvo. Ya no hace falta seguir con la alerta de las "
                  "{alert_at}. Gracias.",
     # Membership
     "invite_member": "{network}: te invitan a una linea por SMS para avisar que estas bien. "
@@ -252,7 +252,7 @@ TEXTS = {
                              "organizador. Agrega uno: BUDDY numero nombre",
     "alert_undelivered_alone": "Tu alerta no le llego a {names} y no hay equipo organizador a quien pasarla. "
                                "Si puedes, llama a alguien de confianza.",
-    "remove_running": "{number} tiene un temporizador activo hasta las {end_at}, asi que sigue como miembro por "
+    "remove_running": "{number} tiene un temporizador activo hasta {end_at}, asi que sigue como miembro por "
                       "ahora. Intenta REMOVE de nuevo cuando termine.",
     "remove_alerting": "{number} tiene una alarma abierta: las alertas ya salieron o estan por salir. Sigue como "
                        "miembro por ahora. Intenta REMOVE de nuevo cuando mande OK.",
