@@ -501,11 +501,9 @@ def dispatch(ctx: Ctx) -> None:
     cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
     need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
-    own_timer = role in ("stranger", "contact") and _timer_live(ctx)
-    if own_timer and cmd.name in ANYONE_WITH_TIMER:
-        handler(ctx)
-    elif own_timer and cmd.name not in STRANGER_COMMANDS and not (role == "contact" and need == "any"):
-        h_timer_only(ctx)
+    own_timer = _own_timer_handler(ctx, role, need)
+    if own_timer:
+        own_timer(ctx)
     elif role == "stranger" and cmd.name not in STRANGER_COMMANDS:
         h_stranger(ctx)
     elif role == "contact" and need != "any":
@@ -525,6 +523,18 @@ def _role(ctx: Ctx) -> str:
     if ctx.pid and (ctx.store.buddy_of(ctx.pid) or _pending_invites(ctx)):
         return "contact"
     return "stranger"
+
+
+def _own_timer_handler(ctx: Ctx, role: str, need: str):
+    """For a non-member whose timer runs, the handler that replaces the stranger's or buddy's answer, or None."""
+    if role not in ("stranger", "contact") or not _timer_live(ctx):
+        return None
+    name = ctx.cmd.name
+    if name in ANYONE_WITH_TIMER:
+        return HANDLERS[name]
+    if name in STRANGER_COMMANDS or (role == "contact" and need == "any" and name not in ("UNKNOWN", "EMPTY")):
+        return None  # answering an invitation, ACK for someone else, HELP, LANG: as for anyone
+    return h_timer_only
 
 
 def _timer_live(ctx: Ctx) -> bool:

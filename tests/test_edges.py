@@ -334,3 +334,15 @@ def test_in_spanish_the_refusal_and_a_noteless_alert_read_naturally(network):
                      "+14155550102. Si no contesta, sigue intentando y pregunta a quien pueda saber donde esta. "
                      "Responde ACK (o VOY) cuando te estés encargando.")
     assert "alarma abierta" in w.reply(ORGANIZER, f"REMOVE {MEMBER}")
+
+
+def test_a_buddy_whose_own_timer_runs_after_removal_is_told_how_to_end_it(network):
+    """Someone who is also another member's buddy: an unclear text gets how to end their timer, not buddy help."""
+    w = network
+    w.text(ORGANIZER, f"BUDDY {MEMBER} Rose")  # Rose is now also the organizer's buddy (a contact once removed)
+    w.text(MEMBER, "YES")
+    _unenrolled_mid_timer(w)
+    assert w.reply(MEMBER, "hello?").startswith("Your timer runs until 9:00am. Text OK when you are safe")
+    assert "you are a buddy" in w.reply(MEMBER, "HELP")
+    assert "Your timer runs until 9:00am" in w.reply(MEMBER, "HELP")
+    assert w.reply(MEMBER, "OK") == "Good to hear. Your timer is ended."
