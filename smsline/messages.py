@@ -57,7 +57,7 @@ EN = {
     "sos": "{network}: {member} asked for help now ({alert_at}). First: call or text them at {phone}. "
            "If no answer, keep trying and ask anyone who may know where they are. Reply ACK when you are on it.",
     "ack_stale": "{network}: {member} has still not checked in since the alert at {alert_at}, "
-                 "although someone replied ACK. Timer started {started_at}.{note_part} "
+                 "although {by} replied ACK. Timer started {started_at}.{note_part} "
                  "Please follow up: call them at {phone}.",
     "ack_member": "{by} got your alert and is on it.",
     "ack_others": "{by} is responding for {member}.",

@@ -236,7 +236,7 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
     if stage == ACKCHECK:
         orgs = people.other_organizers
         t = _bump(t, next_at=None, next_stage=None, alerted=tuple(dict.fromkeys(t.alerted + orgs)))
-        fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at}
+        fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at, "by": t.acked_by}
         return t, [Alert(round=t.round + 100, to=orgs, key="ack_stale", fields=fields)] if orgs else []
     return t, []
 

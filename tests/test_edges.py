@@ -346,3 +346,15 @@ def test_a_buddy_whose_own_timer_runs_after_removal_is_told_how_to_end_it(networ
     assert "you are a buddy" in w.reply(MEMBER, "HELP")
     assert "Your timer runs until 9:00am" in w.reply(MEMBER, "HELP")
     assert w.reply(MEMBER, "OK") == "Good to hear. Your timer is ended."
+
+
+def test_the_organizers_follow_up_names_who_acked_and_gives_the_number(network):
+    """Two repeat periods after an ACK with no OK, organizers learn who said they were on it, and whom to call."""
+    w = network
+    w.reply(MEMBER, "START 5")
+    w.advance(10.1)
+    w.reply(BUDDY, "ACK")
+    w.take(ORGANIZER)
+    w.advance(21)
+    [stale] = [t for t in w.take(ORGANIZER) if "follow up" in t]
+    assert "although Sam replied ACK" in stale and "call them at +14155550102" in stale

@@ -60,7 +60,7 @@ TEXTS = {
     "sos": "{network}: {member} pide ayuda ahora ({alert_at}). Primero: llama o escribe al {phone}. "
            "Si no contesta, sigue intentando y pregunta a quien pueda saber donde esta. "
            "Responde ACK (o VOY) cuando te estés encargando.",
-    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de las {alert_at}, aunque alguien ya "
+    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de las {alert_at}, aunque {by} ya "
                  "dijo que se encarga. Temporizador desde {started_at}.{note_part} Por favor da seguimiento: "
                  "llama al {phone}.",
     "ack_member": "{by} vio tu alerta y ya se esta encargando.",
