@@ -250,7 +250,7 @@ def test_ack_by_one_tells_a_spanish_organizer_and_the_follow_up_is_spanish(es_bu
     w.reply(BUDDY, "ACK")
     assert "Sam ya se esta encargando de la alerta de Rose." in es_take(w, ORGANIZER)
     w.advance(20.1)
-    assert any("aunque alguien ya dijo que se encarga" in t for t in es_take(w, ORGANIZER))
+    assert any("aunque Sam ya dijo que se encarga" in t for t in es_take(w, ORGANIZER))
 
 
 def test_sos_in_spanish_both_ways(es_member):
