@@ -106,11 +106,17 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
 
 
 def alert_body(line, pid: str, rid: str, lang: str, key: str, last_to, fields: dict, now: float, d) -> str:
-    """One recipient's alert about member `pid`, in their language; the last round's wording for `last_to`."""
+    """One recipient's alert about member `pid`, in their language; the last round's wording for `last_to`.
+
+    With a note, the key's *_note twin (where there is one) sends people where the note says; without
+    one, nobody is sent "where the note says".
+    """
     from . import messages
     from .service import text_fields
 
     key = "alert_last" if rid in last_to else key
+    if fields.get("note") and f"{key}_note" in messages.EN:
+        key = f"{key}_note"
     return messages.render(key, lang, **text_fields(line, lang, fields, now, member=pid, d=d))
 
 

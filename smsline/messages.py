@@ -7,7 +7,8 @@ REPLY_LIMIT = 160
 LONG_LIMIT = 459
 
 # Texts that may take up to three segments; every other key is one SMS.
-LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
+LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale",
+        "alert_note", "alert_repeat_note", "sos_note", "duress_note", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
         # An organizer's overview (who has no buddy, which alarms are open) is worth up to three texts.
         "members_summary", "alerts_list",
@@ -44,23 +45,29 @@ EN = {
     "member_alerted": "Your buddies have been alerted. Text OK when you are safe.",
     "member_alerted_org": "You have no buddy, so organizers have been alerted. Text OK when you are safe.",
     # Alerts (to buddies and organizers)
-    "alert": "{network}: {member} has not checked in. Timer started {started_at}.{note_part} "
-             "First: call or text them now. If you cannot reach them, go or send someone to where the note says. "
-             "Reply ACK when you are on it.",
+    # Each alert says how to reach the member ({phone}, in full: the reader must call back). Without a note
+    # it does not send anyone "where the note says": alert, alert_repeat, sos and duress each have a
+    # *_note twin (at the end of the table) that the renderer picks when there is a note.
+    "alert": "{network}: {member} has not checked in. Timer started {started_at}. "
+             "First: call or text them now at {phone}. If no answer, keep trying and ask anyone who may know "
+             "where they are. Reply ACK when you are on it.",
     "alert_repeat": "{network}: still no check-in from {member} (alert {round}, first at {alert_at}). "
-                    "Timer started {started_at}.{note_part} Call or text them now. Reply ACK when you are on it.",
+                    "Timer started {started_at}. Call or text them now at {phone}. If no answer, keep trying and "
+                    "ask anyone who may know where they are. Reply ACK when you are on it.",
     "alert_last": "{network}: LAST ALERT. {member} has not checked in since the alert at {alert_at}. "
-                  "Timer started {started_at}.{note_part} No more repeats will be sent. Please act now.",
-    "sos": "{network}: {member} asked for help now ({alert_at}).{note_part} "
-           "First: call or text them. If you cannot reach them, go or send someone. Reply ACK when you are on it.",
+                  "Timer started {started_at}.{note_part} Call them now at {phone}. No more repeats will be sent. "
+                  "Please act now.",
+    "sos": "{network}: {member} asked for help now ({alert_at}). First: call or text them at {phone}. "
+           "If no answer, keep trying and ask anyone who may know where they are. Reply ACK when you are on it.",
     "ack_stale": "{network}: {member} has still not checked in since the alert at {alert_at}, "
-                 "although someone replied ACK.{note_part} Please follow up.",
+                 "although {by} replied ACK. Timer started {started_at}.{note_part} "
+                 "Please follow up: call them at {phone}.",
     "ack_member": "{by} got your alert and is on it.",
     "ack_others": "{by} is responding for {member}.",
-    "ack_ok": "Thank you. Others were told you are on it for: {names}.",
+    "ack_ok": "Thank you. You are on it for {names}; the others alerted were told.",
     "ack_already": "Thank you. Someone is already on it for: {names}.",
     "ack_none": "No alert is open for you right now.",
-    "standdown": "{network}: {member} is safe. Stand down from the alert of {alert_at}. Thank you.",
+    "standdown": "{network}: {member} says they are safe. Stand down from the alert of {alert_at}. Thank you.",
     # Membership
     "invite_member": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this text. "
                      "Reply STOP to get no more texts.",
@@ -111,10 +118,11 @@ EN = {
     "word_is_command": "That word is a command of this line; choose another one.",
     "word_same": "The two words must be different; choose another one.",
     "word_needs_safe": "To change this, include your current word in the same text.",
-    "duress": "{network}: {member} sent a silent alarm ({alert_at}) and may not be free to talk. Do not text first "
-              "about it; call with a normal excuse, or go or send someone.{note_part} Reply ACK when you are on it.",
+    "duress": "{network}: {member} sent a silent alarm ({alert_at}) and may not be free to talk. Do not text "
+              "about it. First: call {phone} with an everyday excuse. If no answer, keep trying and ask anyone "
+              "who may know where they are. Reply ACK when you are on it.",
     "test_buddy": "{network}: TEST ONLY from {member}. Nothing is wrong. This checks that alerts reach you.",
-    "test_sent": "Test sent. Buddies it went to: {count}.",
+    "test_sent": "Test sent to {names}. Ask them if it arrived.",
     "test_nobody": "You have no confirmed buddy to test. Add one: BUDDY number name",
     "wipe_confirm": "This erases everything kept about this number. Reply WIPE YES to confirm.",
     "wipe_confirm_last_org": "You are the last organizer: nobody can run the line after this. "
@@ -133,7 +141,7 @@ EN = {
     "unknown": "Sorry, that was not understood. Text HELP for the commands. In danger? Text SOS.",
     "did_you_mean": "Did you mean: {suggestion}? Nothing was done. Text it again to do it.",
     "help_running": "Your timer runs until {end_at}. Text OK when you are safe; STOP does not end it. "
-                    "SOS alerts your buddies now.",
+                    "SOS raises the alarm now.",
     "empty": "Your text was empty. Text HELP for the commands.",
     "stranger": "This number answers invited people only.",
     "lang_ok": "Texts to this number will be in English.",
@@ -247,6 +255,31 @@ EN = {
     "part_open_waiting": " {member} {number}: alerted {alert_at}, {minutes} min ago. No ACK yet.",
     "part_open_silent": " Silent alarm: do not text them first.",
     "part_unreachable_many": " {count} of your buddies cannot be reached: see BUDDIES.",
+    # edges: alerts that follow what is true (a note or none; buddies, organizers or nobody), REMOVE mid-timer
+    "alert_note": "{network}: {member} has not checked in. Timer started {started_at}.{note_part} "
+                  "First: call or text them now at {phone}. If no answer, go or send someone; the note may say "
+                  "where. Reply ACK when you are on it.",
+    "alert_repeat_note": "{network}: still no check-in from {member} (alert {round}, first at {alert_at}). "
+                         "Timer started {started_at}.{note_part} Call or text them now at {phone}. If no answer, "
+                         "go or send someone; the note may say where. Reply ACK when you are on it.",
+    "sos_note": "{network}: {member} asked for help now ({alert_at}).{note_part} First: call or text them at "
+                "{phone}. If no answer, go or send someone; the note may say where. Reply ACK when you are on it.",
+    "duress_note": "{network}: {member} sent a silent alarm ({alert_at}) and may not be free to talk. Do not text "
+                   "about it.{note_part} First: call {phone} with an everyday excuse. If no answer, go or send "
+                   "someone; the note may say where. Reply ACK when you are on it.",
+    "ack_ok_alone": "Thank you. You are on it for {names}.",
+    "start_nobody": "You have no confirmed buddy and no other organizer, so nobody would be alerted. "
+                    "Add one: BUDDY number name",
+    "timeup_org": "Your time is up. Text OK now, or organizers are alerted in {minutes} min.",
+    "timeup_nobody": "Your time is up. Text OK now. You have no buddy and no other organizer to alert.",
+    "member_alerted_nobody": "Nobody could be alerted: you have no buddy and no other organizer. "
+                             "Add one: BUDDY number name",
+    "alert_undelivered_alone": "Your alert could not reach {names}, and there is no organizer to pass it to. "
+                               "Call someone you trust if you can.",
+    "remove_running": "{number} has a timer running until {end_at}, so they stay a member for now. "
+                      "Try REMOVE again after it ends.",
+    "remove_alerting": "{number} has an open alarm: alerts are out or about to go out. They stay a member "
+                       "for now. Try REMOVE again after they text OK.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

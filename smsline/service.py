@@ -120,7 +120,10 @@ def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | N
         else:
             out[k] = v
     if member is not None:
+        d = d or Directory(line.store)
         out.setdefault("member", display_name(line, member, d=d))
+        # Alerts give the member's number in full (E.164, which a phone can dial): the reader must call back.
+        out.setdefault("phone", d.person(member).get("number", ""))
     note = fields.get("note")
     out["note_part"] = messages.render("part_note", lang, note=note.rstrip(".!?")) if note else ""
     return out
@@ -179,18 +182,28 @@ def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
 
 # Timer transactions ---------------------------------------------------------
 
-def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False) -> tuple[list[Reply], list]:
+def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False,
+                member_only: bool = False) -> tuple[list[Reply], list]:
     """Apply a pure timer event atomically and queue everything it causes in the same transaction.
 
     Returns the replies for the sender and the alert rounds that were recorded. In a
     worker (in_worker), the caller sends the rounds itself, and texts that only tell
-    the member wait on the default queue, behind every alert.
+    the member wait on the default queue, behind every alert. With member_only (START),
+    nothing happens unless `pid` is a member when the transaction commits.
     """
     store = line.store
     people = People(member=pid, buddies=store.confirmed_buddies(pid), organizers=store.organizers())
     result: dict = {}
 
     def txn(pipe, timer, deliveries):
+        if member_only:
+            # A REMOVE committed after this WATCH fails this transaction, which then finds no member;
+            # one committed before it is seen here. Either way no non-member is left with a new timer.
+            pipe.watch(Keys.members)
+            if not pipe.sismember(Keys.members, pid):
+                pipe.multi()
+                result.update(replies=[Reply("stranger")], alerts=[], timer=timer)
+                return
         new, effects = event(timer, people)
         texts: list[Outgoing] = []
         alerts = [e for e in effects if isinstance(e, Alert)]
@@ -297,10 +310,12 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
         texts = []
         if not timer.covert:
             uid = f"und-{pid}-{tid}-{rnd}-" + hashlib.sha1(",".join(sorted(failed)).encode()).hexdigest()[:10]
-            if buddies and buddies <= unreachable:
+            names = ", ".join(display_name(line, r, pid) for r in failed)
+            if not orgs:  # nobody to hand it on to: say so rather than promise organizers
+                o = outgoing(line, pid, "alert_undelivered_alone", {"names": names}, now, uid, member=pid)
+            elif buddies and buddies <= unreachable:
                 o = outgoing(line, pid, "no_buddy_reachable", {}, now, uid, member=pid)
             else:
-                names = ", ".join(display_name(line, r, pid) for r in failed)
                 o = outgoing(line, pid, "alert_undelivered", {"names": names}, now, uid, member=pid)
             texts = [o] if o else []
         pipe.multi()
@@ -476,7 +491,7 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
         # Someone who never chose a language is answered in the one their words are in ("SI", "acepto").
         line.store.set_fields(pid, lang=ctx.cmd.lang, lang_chosen="1")
         person.update(lang=ctx.cmd.lang, lang_chosen="1")
-    if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
+    if (person.get("safe_hash") or person.get("duress_hash")) and (ctx.is_member or _timer_live(ctx)):
         ctx.screen = covert.Screen(person, body)
         ctx.cmd = parse(ctx.screen.body)
     screen, cmd = ctx.screen, ctx.cmd
@@ -492,11 +507,20 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     return ctx.replies
 
 
+# What anyone whose timer runs may do, member or not: a removal by another path or a WIPE race must
+# never leave a running timer that its owner cannot end, extend, check or turn into an alarm.
+ANYONE_WITH_TIMER = frozenset({"OK", "OK_UNCLEAR", "SOS", "EXTEND", "STATUS"})
+STRANGER_COMMANDS = frozenset({"OPTOUT", "OPTIN", "JOIN", "YES", "NO"})
+
+
 def dispatch(ctx: Ctx) -> None:
     cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
     need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
-    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO"):
+    own_timer = _own_timer_handler(ctx, role, need)
+    if own_timer:
+        own_timer(ctx)
+    elif role == "stranger" and cmd.name not in STRANGER_COMMANDS:
         h_stranger(ctx)
     elif role == "contact" and need != "any":
         ctx.reply("help_buddy")
@@ -515,6 +539,34 @@ def _role(ctx: Ctx) -> str:
     if ctx.pid and (ctx.store.buddy_of(ctx.pid) or _pending_invites(ctx)):
         return "contact"
     return "stranger"
+
+
+def _own_timer_handler(ctx: Ctx, role: str, need: str):
+    """For a non-member whose timer runs, the handler that replaces the stranger's or buddy's answer, or None."""
+    if role not in ("stranger", "contact") or not _timer_live(ctx):
+        return None
+    name = ctx.cmd.name
+    if name in ANYONE_WITH_TIMER:
+        return HANDLERS[name]
+    if name in STRANGER_COMMANDS or (role == "contact" and need == "any" and name not in ("UNKNOWN", "EMPTY")):
+        return None  # answering an invitation, ACK for someone else, HELP, LANG: as for anyone
+    return h_timer_only
+
+
+def _timer_live(ctx: Ctx) -> bool:
+    if not ctx.pid:
+        return False
+    t = ctx.timer()
+    return t is not None and t.live
+
+
+def h_timer_only(ctx: Ctx) -> None:
+    """A non-member whose timer runs, texting anything else: how to end it, never silence (covert rules hold)."""
+    t = ctx.timer()
+    if t.status == session.RUNNING and not t.covert:
+        ctx.reply("help_running", end_at=t.ends_at)
+    else:
+        h_status(ctx)
 
 
 def _is_buddy(ctx: Ctx) -> bool:
@@ -616,7 +668,7 @@ def h_help(ctx: Ctx) -> None:
         ctx.reply("help_more")
     else:
         ctx.reply("help_buddy")
-    t = ctx.timer() if ctx.is_member else None
+    t = ctx.timer() if ctx.pid else None
     if t is not None and t.live and not t.covert:
         ctx.reply("help_running", end_at=t.ends_at)
 
@@ -700,7 +752,8 @@ def h_start(ctx: Ctx) -> None:
     line = ctx.line
     replies, _ = timer_event(
         line, ctx.pid,
-        lambda t, people: session.start(t, ctx.now, ends_at, ctx.cmd.text[:300], people, line.timing), ctx.now)
+        lambda t, people: session.start(t, ctx.now, ends_at, ctx.cmd.text[:300], people, line.timing), ctx.now,
+        member_only=True)
     ctx.replies_from(replies)
 
 
@@ -763,17 +816,24 @@ def h_status(ctx: Ctx) -> None:
 
 def h_ack(ctx: Ctx) -> None:
     """ACK answers every alarm that reached this person, and names them."""
-    line, names, already = ctx.line, [], []
+    line, names, already, mine, others = ctx.line, [], [], [], False
     for member in ctx.store.live_alarms_for(ctx.pid) if ctx.pid else []:
         t = ctx.store.timer(member)
         if t is None or t.status != session.ALERTING or ctx.pid not in t.alerted:
             continue
+        if t.acked_by == ctx.pid:
+            mine.append(display_name(line, member))
+            continue
         (already if t.acked_by else names).append(display_name(line, member))
+        # session.ack tells everyone else alerted; a lone buddy is not told "others were told".
+        others = others or (not t.acked_by and any(p != ctx.pid for p in t.alerted))
         timer_event(line, member, lambda t, people: session.ack(t, ctx.pid, ctx.now, people, line.timing), ctx.now)
     if names:
-        ctx.reply("ack_ok", names=", ".join(names))
+        ctx.reply("ack_ok" if others else "ack_ok_alone", names=", ".join(names))
     elif already:
         ctx.reply("ack_already", names=", ".join(already))
+    elif mine:
+        ctx.reply("ack_ok_alone", names=", ".join(mine))
     else:
         ctx.reply("ack_none")
 
@@ -887,9 +947,37 @@ def h_remove(ctx: Ctx) -> None:
     if not pid or not ctx.store.is_member(pid):
         ctx.reply("remove_unknown", number=mask(number))
         return
-    _send_now(ctx, pid, "removed_notice", f"rm-{pid}-{int(ctx.now)}")
-    ctx.store.unenroll(pid)
-    ctx.reply("remove_ok", number=mask(number))
+    running = remove_member(ctx.line, pid)
+    if running is None:
+        _send_now(ctx, pid, "removed_notice", f"rm-{pid}-{int(ctx.now)}")
+        ctx.reply("remove_ok", number=mask(number))
+    elif pid == ctx.pid and running.covert:
+        # An organizer removing themselves after a covert alarm: their phone sees what it would if all were well.
+        if running.cover_end and running.cover_end > ctx.now:
+            ctx.reply("remove_running", number=mask(number), end_at=running.cover_end)
+        else:
+            ctx.reply("remove_ok", number=mask(number))
+    elif running.status == session.RUNNING:
+        ctx.reply("remove_running", number=mask(number), end_at=running.ends_at)
+    else:
+        ctx.reply("remove_alerting", number=mask(number))
+
+
+def remove_member(line: Line, pid: str) -> session.Timer | None:
+    """End a membership unless a timer runs. Returns the live timer that kept the member, or None once removed.
+
+    REMOVE refuses rather than ending the timer: mid-date the timer is the member's protection, and
+    ending it would stand down people who may be needed. Atomic with START: this watches the timer, and
+    START watches the members set, so whichever commits second sees the other.
+    """
+    def txn(pipe, timer, deliveries):
+        pipe.multi()
+        if timer is not None and timer.live:
+            return timer
+        line.store.unenroll(pid, pipe=pipe)
+        return None
+
+    return line.store.transact(pid, txn)
 
 
 def h_organizer(ctx: Ctx) -> None:
@@ -1179,16 +1267,19 @@ def h_duress(ctx: Ctx) -> None:
 
 def h_test(ctx: Ctx) -> None:
     """TEST: every confirmed buddy gets a text plainly marked as a test."""
-    buddies = ctx.store.confirmed_buddies(ctx.pid)
+    links = ctx.store.buddy_links(ctx.pid)
+    # In the order they became buddies, as BUDDIES lists them, so the reply names them the same way.
+    buddies = [b for b, v in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)) if v.get("status") == "confirmed"]
     uid = f"test-{ctx.pid}-{int(ctx.now)}"
-    texts = []
+    texts, names = [], []
     for b in buddies:
         o = outgoing(ctx.line, b, "test_buddy", {}, ctx.now, uid, member=ctx.pid)
         if o:
             o.ref = {"kind": "test", "member": ctx.pid, "rid": b}
             texts.append(o)
+            names.append(display_name(ctx.line, b, ctx.pid))
     enqueue_texts(ctx.line, texts)
-    ctx.reply("test_sent", count=len(texts)) if texts else ctx.reply("test_nobody")
+    ctx.reply("test_sent", names=", ".join(names)) if texts else ctx.reply("test_nobody")
 
 
 def h_wipe(ctx: Ctx) -> None:

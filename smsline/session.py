@@ -148,7 +148,7 @@ def start(prev: Timer | None, now: float, ends_at: float, note: str, people: Peo
     replaced = prev is not None and prev.live
     effects.append(Reply("start_replaced" if replaced else "start_ok", {"end_at": ends_at}))
     if not people.buddies:
-        effects.append(Reply("start_no_buddy", {}))
+        effects.append(Reply("start_no_buddy" if people.other_organizers else "start_nobody", {}))
     return t, effects
 
 
@@ -157,7 +157,7 @@ def ok(t: Timer | None, now: float):
     if t is None or not t.live:
         return t, [Reply("ok_no_timer")]
     # After a covert alarm the phone is never told that alerts went out.
-    alerted = t.status == ALERTING and not t.covert
+    alerted = t.status == ALERTING and not t.covert and bool(t.alerted)  # nobody alerted: nobody to stand down
     t, effects = _end(t, now)
     effects.append(Reply("ok_after_alert" if alerted else "ok_ended"))
     return t, effects
@@ -204,8 +204,15 @@ def _alert_round(t: Timer, now: float, people: People, timing: Timing, key: str)
     fields = {"started_at": t.started_at, "note": t.note, "round": rnd, "alert_at": t.first_alert_at}
     effects: list = [Alert(round=rnd, to=to, key=key, fields=fields, last_to=last_to)]
     if rnd == 1 and not t.covert:
-        effects.append(Tell((people.member,), "member_alerted" if people.buddies else "member_alerted_org"))
+        effects.append(Tell((people.member,), _who_hears(people, "member_alerted")))
     return t, effects
+
+
+def _who_hears(people: People, key: str) -> str:
+    """The member's text as it is true for them: buddies alerted, else organizers, else nobody at all."""
+    if people.buddies:
+        return key
+    return f"{key}_org" if people.other_organizers else f"{key}_nobody"
 
 
 def tick(t: Timer | None, version: int, stage: str, now: float, people: People, timing: Timing):
@@ -220,7 +227,7 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
         return t, [Tell((people.member,), "reminder", {"end_at": t.ends_at, "minutes": timing.reminder})]
     if stage in (REMIND, TIMEUP) and now < t.ends_at + timing.s(timing.grace):
         t = _bump(t, status=OVERDUE, next_at=t.ends_at + timing.s(timing.grace), next_stage=ALERT)
-        return t, [Tell((people.member,), "timeup", {"minutes": timing.grace})]
+        return t, [Tell((people.member,), _who_hears(people, "timeup"), {"minutes": timing.grace})]
     if stage in (REMIND, TIMEUP):
         return _alert_round(t, now, people, timing, "duress" if t.covert else "alert")
     if stage == ALERT:
@@ -229,7 +236,7 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
     if stage == ACKCHECK:
         orgs = people.other_organizers
         t = _bump(t, next_at=None, next_stage=None, alerted=tuple(dict.fromkeys(t.alerted + orgs)))
-        fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at}
+        fields = {"started_at": t.started_at, "note": t.note, "alert_at": t.first_alert_at, "by": t.acked_by}
         return t, [Alert(round=t.round + 100, to=orgs, key="ack_stale", fields=fields)] if orgs else []
     return t, []
 

@@ -226,12 +226,19 @@ class Store:
             pipe.delete(Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid))
             pipe.execute()
 
-    def unenroll(self, pid: str) -> None:
-        with self.r.pipeline() as pipe:
-            pipe.srem(Keys.members, pid)
-            pipe.srem(Keys.organizers, pid)
-            pipe.hdel(Keys.person.format(pid=pid), "joined", "role")
-            pipe.execute()
+    # The safe and duress words mean something only to a member: a re-added member starts without them.
+    COVERT_FIELDS = ("safe_salt", "safe_hash", "duress_salt", "duress_hash")
+
+    def unenroll(self, pid: str, pipe=None) -> None:
+        """End a membership: roles and covert words go. Queued on `pipe` when given (the caller executes it)."""
+        if pipe is None:
+            with self.r.pipeline() as own:
+                self.unenroll(pid, own)
+                own.execute()
+            return
+        pipe.srem(Keys.members, pid)
+        pipe.srem(Keys.organizers, pid)
+        pipe.hdel(Keys.person.format(pid=pid), "joined", "role", *self.COVERT_FIELDS)
 
     # Invitations ------------------------------------------------------------
     def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = 7 * DAY) -> None:

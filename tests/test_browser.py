@@ -114,7 +114,7 @@ def play(page, url: str, screenshot: str | None = None) -> None:
     sim.expect(sim.phone(BUDDY).locator("li.received", has_text=said("alert")).first).to_contain_text("Rose")
     # 6. The buddy ACKs; the member is told someone is on it.
     sim.text(BUDDY, "ACK")
-    sim.sees(BUDDY, "ack_ok")
+    sim.sees(BUDDY, "ack_ok_alone")  # the only one alerted: not told "the others were told"
     sim.sees(MEMBER, "ack_member")
     if screenshot:
         page.evaluate("document.activeElement && document.activeElement.blur()")

@@ -36,6 +36,7 @@ ALIAS = exactly(20, "\u20ac{Ros\u00e9}[M\u00e1ria]|~^")          # extension cha
 NETWORK = exactly(30, "Red Mutua \u201cNorte\u201d {\u20ac} ")
 TIME = "Wed 12:45pm"
 NUMBER = "...0100"                                               # phones.mask: only the last four digits
+PHONE = "+" + "9" * 15                                           # an alert's callback number: E.164, 15 digits at most
 LIST = ", ".join([f"{ALIAS}* ...0100 (waiting)"] * 12)           # MEMBERS, BUDDIES, YES-which lists
 
 WORST = {
@@ -49,6 +50,7 @@ WORST = {
     "suggestion": "EXTEND " + "9" * 40,
     "list": LIST,
     "number": NUMBER,
+    "phone": PHONE,
     "end_at": TIME,
     "alert_at": TIME,
     "started_at": TIME,
@@ -123,13 +125,15 @@ def test_a_text_rendered_with_its_fields_missing_is_still_gsm7_and_fits(lang, ke
     "key, limit",
     [("start_ok", 160), ("ok_ended", 160), ("ack_member", 160), ("standdown", 160), ("reminder", 160),
      ("alert", 459), ("alert_repeat", 459), ("alert_last", 459), ("sos", 459), ("ack_stale", 459),
+     ("alert_note", 459), ("alert_repeat_note", 459), ("sos_note", 459), ("duress", 459), ("duress_note", 459),
      ("help", 459), ("help_organizer", 459), ("help_buddy", 459), ("invite_buddy", 459)],
 )
 def test_replies_fit_one_sms_and_alerts_and_help_fit_three(key, limit):
     assert messages.limit_for(key) == limit
 
 
-@pytest.mark.parametrize("kind", ["alert", "alert_repeat", "alert_last", "sos", "ack_stale"])
+@pytest.mark.parametrize("kind", ["alert_note", "alert_repeat_note", "alert_last", "sos_note", "duress_note",
+                                  "ack_stale"])
 def test_an_alert_shortens_the_note_only_as_far_as_three_segments_need(kind):
     """The note (where, who, plate) is what a buddy acts on: it is cut only when the alert would not fit in 459.
 
@@ -139,15 +143,17 @@ def test_an_alert_shortens_the_note_only_as_far_as_three_segments_need(kind):
     note = exactly(280, "Hotel Mirabel room 12 with a tall man ") + " plate ABC123"
     note_part = messages.render("part_note", "en", note=note)
     text = messages.render(kind, "en", network="the line", member="Rose", started_at=TIME, alert_at=TIME,
-                           round=2, note_part=note_part)
+                           round=2, note_part=note_part, phone=PHONE)
     assert septets(text) <= 459
     assert note in text or septets(text) >= 459 - 3, (septets(text), text)
+    assert PHONE in text
 
 
 def test_a_note_far_too_long_is_shortened_with_an_ellipsis_and_keeps_its_start():
-    text = messages.render("alert", "en", network=NETWORK, member=ALIAS, started_at=TIME,
+    text = messages.render("alert_note", "en", network=NETWORK, member=ALIAS, started_at=TIME, phone=PHONE,
                            note_part=messages.render("part_note", "en", note="Hotel Mirabel " + "x" * 2000))
     assert septets(text) <= 459
+    assert PHONE in text
     assert "Note: Hotel Mirabel" in text
     assert "..." in text
 

@@ -143,7 +143,7 @@ def test_test_reaches_every_confirmed_buddy_marked_as_test(network):
     w = network
     w.reply(MEMBER, f"BUDDY {BUDDY2} Lee")
     w.take(BUDDY2)
-    assert "went to: 1" in w.reply(MEMBER, "TEST")
+    assert "Test sent to Sam." in w.reply(MEMBER, "TEST")
     got = w.take(BUDDY)
     assert got and all("TEST" in t for t in got)
     assert w.take(BUDDY2) == []

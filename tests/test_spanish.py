@@ -113,7 +113,7 @@ def test_help_and_ayuda_in_spanish_never_name_the_secret_words(es_member):
         assert not re.search(r"SAFEWORD|DURESS|palabra", reply, re.IGNORECASE)
     w.reply(MEMBER, "START 30")
     reply = es_reply(w, MEMBER, "AYUDA")
-    assert "Solo OK lo termina; STOP no" in reply and "SOS avisa ya a tus contactos" in reply
+    assert "Solo OK lo termina; STOP no" in reply and "SOS da la alarma ya" in reply
 
 
 def test_errors_and_usage_in_spanish(es_member):
@@ -186,7 +186,7 @@ def test_reminder_timeup_and_alert_for_a_spanish_member_while_the_buddy_reads_en
     assert "Sam dijo que se encarga." in es_reply(w, MEMBER, "STATUS")
     assert "Estamos avisando a quienes recibieron la alerta que todo salio bien" in es_reply(w, MEMBER, "LISTO")
     standdown = w.take(BUDDY)
-    assert len(standdown) == 1 and "is safe" in standdown[0]
+    assert len(standdown) == 1 and "says they are safe" in standdown[0]
 
 
 def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member_english(es_buddy):
@@ -204,12 +204,12 @@ def test_a_spanish_buddy_gets_the_alert_and_stand_down_in_spanish_and_the_member
     assert alert[0].startswith("Line: Rose no se ha reportado. Temporizador desde")
     assert "Nota: Hotel Mirabel hab 212." in alert[0]
     assert "Responde ACK (o VOY)" in alert[0]
-    assert "Gracias. Avisamos a los demas que te estas encargando de: Rose." == es_reply(w, BUDDY, "ACK")
+    assert "Gracias. Te estas encargando de Rose." == es_reply(w, BUDDY, "ACK")
     assert "Sam got your alert and is on it." in w.take(MEMBER)
     assert "stand down" in w.reply(MEMBER, "OK")
     standdown = es_take(w, BUDDY)
     assert len(standdown) == 1
-    assert standdown[0].startswith("Line: Rose esta a salvo. Ya no hace falta seguir con la alerta de")
+    assert standdown[0].startswith("Line: Rose avisa que esta a salvo. Ya no hace falta seguir con la alerta de")
     assert "No tienes ninguna alerta abierta" in es_reply(w, BUDDY, "ACK")
 
 
@@ -218,7 +218,7 @@ def test_voy_answers_an_alert_like_ack(es_buddy):
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     assert len(es_take(w, BUDDY)) == 1
-    assert "te estas encargando de: Rose" in es_reply(w, BUDDY, "voy")
+    assert "Te estas encargando de Rose" in es_reply(w, BUDDY, "voy")
     assert any("Sam got your alert" in t for t in w.take(MEMBER))
     w.advance(30)
     assert es_take(w, BUDDY) == []
@@ -251,7 +251,7 @@ def test_ack_by_one_tells_a_spanish_organizer_and_the_follow_up_is_spanish(es_bu
     w.reply(BUDDY, "ACK")
     assert "Sam ya se esta encargando de la alerta de Rose." in es_take(w, ORGANIZER)
     w.advance(20.1)
-    assert any("aunque alguien ya dijo que se encarga" in t for t in es_take(w, ORGANIZER))
+    assert any("aunque Sam ya dijo que se encarga" in t for t in es_take(w, ORGANIZER))
 
 
 def test_sos_in_spanish_both_ways(es_member):
@@ -341,7 +341,7 @@ def test_join_unirme_and_the_welcome_in_spanish_after_lang(world):
 def test_test_in_spanish(es_member):
     w = es_member
     w.reply(BUDDY, "LANG ES")
-    assert "Prueba enviada. Contactos a los que llego: 1." == es_reply(w, MEMBER, "TEST")
+    assert "Prueba enviada a Sam. Pregunta si la recibieron." == es_reply(w, MEMBER, "TEST")
     assert "SOLO ES UNA PRUEBA de Rose" in es_take(w, BUDDY)[0]
 
 

@@ -234,7 +234,7 @@ def test_spanish_command_words_work_beside_the_english_ones(network):
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     w.take(BUDDY)
-    assert "te estas encargando de: Lupita" in w.reply(BUDDY, "ya voy")  # Spanish words: answered in Spanish
+    assert "Te estas encargando de Lupita" in w.reply(BUDDY, "ya voy")  # Spanish words: answered in Spanish
     assert any("vio tu alerta" in t for t in w.take(MEMBER))
     w.reply(MEMBER, "OK")
     assert "BORRAR SI" in w.reply(MEMBER, "borrar")

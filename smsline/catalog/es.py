@@ -47,26 +47,29 @@ TEXTS = {
     "member_alerted_org": "No tienes contacto, asi que avisamos al equipo organizador. "
                           "Manda OK cuando estés a salvo.",
     # Alerts (to buddies and organizers)
-    "alert": "{network}: {member} no se ha reportado. Temporizador desde {started_at}.{note_part} "
-             "Primero: llama o escribe ya. Si no contesta, ve o manda a alguien a donde dice la nota. "
-             "Responde ACK (o VOY) cuando te estés encargando.",
+    "alert": "{network}: {member} no se ha reportado. Temporizador desde {started_at}. "
+             "Primero: llama o escribe ya al {phone}. Si no contesta, sigue intentando y pregunta a quien pueda "
+             "saber donde esta. Responde ACK (o VOY) cuando te estés encargando.",
     "alert_repeat": "{network}: {member} sigue sin reportarse (alerta {round}; la primera fue a las {alert_at}). "
-                    "Temporizador desde {started_at}.{note_part} Llama o escribe ya. Responde ACK (o VOY) cuando "
-                    "te estés encargando.",
+                    "Temporizador desde {started_at}. Llama o escribe ya al {phone}. Si no contesta, sigue "
+                    "intentando y pregunta a quien pueda saber donde esta. Responde ACK (o VOY) cuando te estés "
+                    "encargando.",
     "alert_last": "{network}: ULTIMA ALERTA. {member} no se ha reportado desde la alerta de las {alert_at}. "
-                  "Temporizador desde {started_at}.{note_part} Ya no se mandaran mas avisos. Por favor actua ya.",
-    "sos": "{network}: {member} pide ayuda ahora ({alert_at}).{note_part} "
-           "Primero: llama o escribe. Si no contesta, ve o manda a alguien. "
+                  "Temporizador desde {started_at}.{note_part} Llama ya al {phone}. Ya no se mandaran mas avisos. "
+                  "Por favor actua ya.",
+    "sos": "{network}: {member} pide ayuda ahora ({alert_at}). Primero: llama o escribe al {phone}. "
+           "Si no contesta, sigue intentando y pregunta a quien pueda saber donde esta. "
            "Responde ACK (o VOY) cuando te estés encargando.",
-    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de las {alert_at}, aunque alguien ya "
-                 "dijo que se encarga.{note_part} Por favor da seguimiento.",
+    "ack_stale": "{network}: {member} sigue sin reportarse desde la alerta de las {alert_at}, aunque {by} ya "
+                 "dijo que se encarga. Temporizador desde {started_at}.{note_part} Por favor da seguimiento: "
+                 "llama al {phone}.",
     "ack_member": "{by} vio tu alerta y ya se esta encargando.",
     "ack_others": "{by} ya se esta encargando de la alerta de {member}.",
-    "ack_ok": "Gracias. Avisamos a los demas que te estas encargando de: {names}.",
+    "ack_ok": "Gracias. Te estas encargando de {names}; ya avisamos a los demas que recibieron la alerta.",
     "ack_already": "Gracias. Alguien ya se esta encargando de: {names}.",
     "ack_none": "No tienes ninguna alerta abierta ahora.",
-    "standdown": "{network}: {member} esta a salvo. Ya no hace falta seguir con la alerta de las {alert_at}. "
-                 "Gracias.",
+    "standdown": "{network}: {member} avisa que esta a salvo. Ya no hace falta seguir con la alerta de las "
+                 "{alert_at}. Gracias.",
     # Membership
     "invite_member": "{network}: te invitan a una linea por SMS para avisar que todo va bien. "
                      "Responde JOIN (o UNIRME) para aceptar, o ignora este mensaje. "
@@ -121,11 +124,12 @@ TEXTS = {
     "word_same": "Las dos palabras tienen que ser distintas; elige otra.",
     "word_needs_safe": "Para cambiar esto, incluye tu palabra actual en el mismo mensaje.",
     "duress": "{network}: alarma silenciosa de {member} ({alert_at}). Tal vez no pueda hablar libremente. No le "
-              "escribas sobre esto; mejor llama con cualquier pretexto, o ve o manda a alguien.{note_part} "
-              "Responde ACK (o VOY) cuando te estés encargando.",
+              "escribas sobre esto. Primero: llama al {phone} con cualquier pretexto. Si no contesta, sigue "
+              "intentando y pregunta a quien pueda saber donde esta. Responde ACK (o VOY) cuando te estés "
+              "encargando.",
     "test_buddy": "{network}: SOLO ES UNA PRUEBA de {member}. No pasa nada malo. Es para revisar que te lleguen "
                   "las alertas.",
-    "test_sent": "Prueba enviada. Contactos a los que llego: {count}.",
+    "test_sent": "Prueba enviada a {names}. Pregunta si la recibieron.",
     "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: CONTACTO numero nombre",
     "test_undelivered": "Tu prueba no pudo llegar a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Para confirmar, responde BORRAR SI.",
@@ -150,7 +154,7 @@ TEXTS = {
     "unknown": "Disculpa, no entendi. Manda AYUDA para ver los comandos. ¿En peligro? Manda SOS.",
     "did_you_mean": "¿Quisiste decir {suggestion}? No se hizo nada. Mandalo de nuevo para hacerlo.",
     "help_running": "Tu temporizador corre hasta {end_at}. Solo OK lo termina; STOP no. "
-                    "SOS avisa ya a tus contactos.",
+                    "SOS da la alarma ya.",
     "empty": "Tu mensaje vino vacio. Manda AYUDA para ver los comandos.",
     "stranger": "Este numero solo responde a personas invitadas.",
     "lang_ok": "Los mensajes a este numero llegaran en español.",
@@ -269,4 +273,32 @@ TEXTS = {
     "part_open_waiting": " {member} {number}: alerta a las {alert_at}, hace {minutes} min. Sin ACK aun.",
     "part_open_silent": " Alarma silenciosa: no le escribas primero.",
     "part_unreachable_many": " A {count} de tus contactos no se les puede avisar: mira BUDDIES.",
+    # edges: alerts that follow what is true (a note or none; buddies, organizers or nobody), REMOVE mid-timer
+    "alert_note": "{network}: {member} no se ha reportado. Temporizador desde {started_at}.{note_part} "
+                  "Primero: llama o escribe ya al {phone}. Si no contesta, ve o manda a alguien; la nota puede "
+                  "decir donde. Responde ACK (o VOY) cuando te estés encargando.",
+    "alert_repeat_note": "{network}: {member} sigue sin reportarse (alerta {round}; la primera fue a las "
+                         "{alert_at}). Temporizador desde {started_at}.{note_part} Llama o escribe ya al {phone}. "
+                         "Si no contesta, ve o manda a alguien; la nota puede decir donde. Responde ACK (o VOY) "
+                         "cuando te estés encargando.",
+    "sos_note": "{network}: {member} pide ayuda ahora ({alert_at}).{note_part} Primero: llama o escribe al "
+                "{phone}. Si no contesta, ve o manda a alguien; la nota puede decir donde. "
+                "Responde ACK (o VOY) cuando te estés encargando.",
+    "duress_note": "{network}: alarma silenciosa de {member} ({alert_at}). Tal vez no pueda hablar libremente. "
+                   "No le escribas sobre esto.{note_part} Primero: llama al {phone} con cualquier pretexto. "
+                   "Si no contesta, ve o manda a alguien; la nota puede decir donde. Responde ACK (o VOY) cuando "
+                   "te estés encargando.",
+    "ack_ok_alone": "Gracias. Te estas encargando de {names}.",
+    "start_nobody": "No tienes contacto confirmado ni hay otra persona en el equipo organizador: nadie recibiria "
+                    "tus alertas. Agrega uno: BUDDY numero nombre",
+    "timeup_org": "Se acabo tu tiempo. Manda OK ya, o avisamos al equipo organizador en {minutes} min.",
+    "timeup_nobody": "Se acabo tu tiempo. Manda OK ya. No tienes contacto ni hay a quien mas avisar.",
+    "member_alerted_nobody": "No se pudo avisar a nadie: no tienes contacto ni hay otra persona en el equipo "
+                             "organizador. Agrega uno: BUDDY numero nombre",
+    "alert_undelivered_alone": "Tu alerta no le llego a {names} y no hay equipo organizador a quien pasarla. "
+                               "Si puedes, llama a alguien de confianza.",
+    "remove_running": "{number} tiene un temporizador activo hasta {end_at}, asi que sigue como miembro por "
+                      "ahora. Intenta REMOVE de nuevo cuando termine.",
+    "remove_alerting": "{number} tiene una alarma abierta: las alertas ya salieron o estan por salir. Sigue como "
+                       "miembro por ahora. Intenta REMOVE de nuevo cuando mande OK.",
 }
