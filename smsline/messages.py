@@ -201,6 +201,10 @@ EN = {
     "card_nothing": "No new card is waiting. Send CARD and the text first.",
     "part_ids": " Screens: {list}.",
     "part_more": " and {count} more",
+    # android: gateways and failover
+    "gateway_down": "{network}: {gateway} cannot send the line's texts now. They go out through {backup}: members may get them from that number.",
+    "gateway_down_alone": "{network}: {gateway} cannot send the line's texts now. Alerts are retried until it takes them; check it.",
+    "gateway_up": "{network}: {gateway} sends the line's texts again.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -58,6 +58,8 @@ WORST = {
     "id": "WWWWW",  # network: report ids are 5 characters
     "texts": 99999,
     "language": "ES",
+    "gateway": "Android",  # gateways.NAMES
+    "backup": "Android",
 }
 
 # A *_part field is a finished piece rendered from its own key, as the service does.

@@ -224,4 +224,8 @@ TEXTS = {
     "label_organizer": "para organizar",
     "days": "lun mar mie jue vie sab dom",
     "clock": "24h",
+    # android: gateways and failover
+    "gateway_down": "{network}: {gateway} no puede enviar los textos de la linea. Salen por {backup}: pueden llegar desde ese numero.",
+    "gateway_down_alone": "{network}: {gateway} no puede enviar los textos de la linea. Las alertas se reintentan hasta que salgan; revisalo.",
+    "gateway_up": "{network}: {gateway} envia de nuevo los textos de la linea.",
 }
