@@ -37,3 +37,10 @@ def reports_export() -> None:
 def register(app) -> None:
     app.cli.add_command(organizer)
     app.cli.add_command(reports)
+    _register_gateway(app)
+
+
+def _register_gateway(app) -> None:
+    from .gateway_cli import gateway
+
+    app.cli.add_command(gateway)
