@@ -292,8 +292,19 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
     if slow:
         from .service import escalate
 
+        # Handed on once per recipient and round, however many tries follow.
+        with r.pipeline(transaction=False) as pipe:
+            for (pid, tid, rnd), rids in slow.items():
+                key = Keys.handed.format(pid=pid, tid=tid, rnd=rnd)
+                for rid in rids:
+                    pipe.sadd(key, rid)
+                pipe.expire(key, 2 * DAY)
+            added = iter(pipe.execute())
         for (pid, tid, rnd), rids in slow.items():
-            escalate(line, pid, tid, rnd, rids, now)
+            new = [rid for rid in rids if next(added)]
+            next(added)  # the expiry
+            if new:
+                escalate(line, pid, tid, rnd, new, now)
     # A status callback can beat the record of its send (the webhook keeps it): apply it now.
     sids = [res for res in results if isinstance(res, str)]
     if sids:
