@@ -346,3 +346,25 @@ def test_with_a_single_gateway_a_refusal_is_named_in_healthz_and_organizers_are_
     gws["android"].down = SendError(None, 401, False)
     w.line.transport.send_many([(BUDDY, "x")])
     assert "gateway android: down" in w.client.get("/healthz").get_data(as_text=True)
+
+
+# The CLI ----------------------------------------------------------------------
+
+def test_gateway_register_without_a_public_url_says_what_to_set():
+    w = World(PHONE_SETTINGS)
+    out = w.app.test_cli_runner().invoke(args=["gateway", "register"])
+    assert out.exit_code != 0 and "SMSLINE_PUBLIC_URL" in out.output
+
+
+def test_gateway_register_with_the_phone_off_says_so_without_a_traceback():
+    w = World(dict(PHONE_SETTINGS, public_url="https://line.example.org"))
+    out = w.app.test_cli_runner().invoke(args=["gateway", "register"])
+    assert out.exit_code != 0 and "did not answer" in out.output and "Traceback" not in out.output
+
+
+def test_gateway_status_names_each_gateway():
+    w = World(PHONE_SETTINGS)
+    two_gateways(w)
+    w.line.transport.mark_down("twilio", "refused (20003)", 30)
+    out = w.app.test_cli_runner().invoke(args=["gateway", "status"])
+    assert "gateway twilio: down" in out.output and "20003" in out.output and "gateway android: up" in out.output
