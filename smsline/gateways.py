@@ -284,11 +284,11 @@ def filtered(line, name: str, sid: str, error: str) -> bool:
     transport = line.transport
     if str(error) not in FILTERED_CODES or not isinstance(transport, Failover) or len(transport.order) < 2:
         return False
-    transport.mark_down(name, f"carriers filter its texts ({error})", FILTERED_PROBE_SECONDS)
     raw = line.redis.get(Keys.sid_ref.format(sid=sid))
     ref = json.loads(raw) if raw else {}
     if ref.get("kind") != "alert":
-        return False
+        return False  # filtering on an alert is what counts: one notice filtered is not the line's outage
+    transport.mark_down(name, f"carriers filter its texts ({error})", FILTERED_PROBE_SECONDS)
     pid, tid, f = ref["pid"], ref["tid"], ref["field"]
     if not line.store.deliveries(pid, tid).get(f, "").startswith("sent"):
         return False

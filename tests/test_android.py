@@ -368,3 +368,12 @@ def test_gateway_status_names_each_gateway():
     w.line.transport.mark_down("twilio", "refused (20003)", 30)
     out = w.app.test_cli_runner().invoke(args=["gateway", "status"])
     assert "gateway twilio: down" in out.output and "20003" in out.output and "gateway android: up" in out.output
+
+
+def test_filtering_reported_on_a_notice_does_not_move_the_line(both):
+    w, gws = both
+    gws["twilio"].sent.clear()
+    w.reply(MEMBER, "TEST")
+    sid = [s for s in gws["twilio"].sent if s.to == BUDDY][-1].sid
+    w.client.post("/sms/status", data={"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30007"})
+    assert not w.line.transport.fresh_states()["twilio"]
