@@ -377,3 +377,13 @@ def test_filtering_reported_on_a_notice_does_not_move_the_line(both):
     sid = [s for s in gws["twilio"].sent if s.to == BUDDY][-1].sid
     w.client.post("/sms/status", data={"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30007"})
     assert not w.line.transport.fresh_states()["twilio"]
+
+
+def test_make_run_with_only_the_phone_keeps_the_real_clock_and_no_demo_organizer():
+    """`make run` gives a demo organizer and a fast clock only when no gateway reaches real phones."""
+    from smsline.run import demo_defaults
+
+    env = {"ANDROID_GATEWAY_URL": "http://192.168.1.20:8080", "SMSLINE_GATEWAYS": "android"}
+    assert demo_defaults(env) == [] and "SMSLINE_SECONDS_PER_MINUTE" not in env and "SMSLINE_ORGANIZERS" not in env
+    assert demo_defaults({"ANDROID_GATEWAY_URL": "http://192.168.1.20:8080"}) == []
+    assert demo_defaults({}) != []
