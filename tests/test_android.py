@@ -387,3 +387,56 @@ def test_make_run_with_only_the_phone_keeps_the_real_clock_and_no_demo_organizer
     assert demo_defaults(env) == [] and "SMSLINE_SECONDS_PER_MINUTE" not in env and "SMSLINE_ORGANIZERS" not in env
     assert demo_defaults({"ANDROID_GATEWAY_URL": "http://192.168.1.20:8080"}) == []
     assert demo_defaults({}) != []
+
+
+# The transport, against the stand-in ----------------------------------------------
+
+from tests.android_standin import AndroidStandIn  # noqa: E402
+
+
+def _phone_transport(phone, **extra):
+    from smsline.android import AndroidTransport
+
+    settings = config.override(config.Settings(), {
+        "gateways": ("android",), "android_gateway_url": phone.url, "android_gateway_user": phone.user,
+        "android_gateway_password": phone.password, "android_gateway_signing_key": phone.signing_key, **extra})
+    return AndroidTransport(settings)
+
+
+def test_the_transport_sends_through_the_client_library_with_priorities():
+    with AndroidStandIn() as phone:
+        t = _phone_transport(phone)
+        try:
+            got = t.send_many([(MEMBER, "alert one"), (BUDDY, "alert two")], kind="alert")
+            assert all(isinstance(g, str) for g in got)
+            t.send_many([(MEMBER, "a reply")])
+            t.send_many([(MEMBER, "a broadcast")], kind="bulk")
+            by_body = {x.body: x for x in phone.texts()}
+            assert by_body["alert one"].priority == 100 and by_body["alert one"].id == got[0]
+            assert by_body["a reply"].priority == 50 and by_body["a broadcast"].priority == 0
+        finally:
+            t.close()
+
+
+@pytest.mark.parametrize("status, retryable, refusal", [(401, False, True), (403, False, True), (503, True, False),
+                                                       (500, True, False), (400, False, False)])
+def test_the_phones_errors_map_onto_the_same_rules_as_twilios(status, retryable, refusal):
+    with AndroidStandIn() as phone:
+        phone.fail_status = status
+        t = _phone_transport(phone)
+        try:
+            err = t.send_many([(MEMBER, "x")])[0]
+            assert isinstance(err, SendError) and err.status == status and err.retryable is retryable
+            assert gateways._refusal(err) is refusal and not err.ambiguous
+        finally:
+            t.close()
+
+
+def test_a_phone_that_cannot_be_reached_is_a_retryable_error_that_sent_nothing():
+    with AndroidStandIn() as phone:
+        t = _phone_transport(phone, android_gateway_url="http://127.0.0.1:9")
+        try:
+            err = t.send_many([(MEMBER, "x")])[0]
+            assert isinstance(err, SendError) and err.retryable and not err.ambiguous
+        finally:
+            t.close()
