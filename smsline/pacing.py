@@ -216,7 +216,6 @@ def _continue(line: Line, now: float) -> None:
 
 def _send_chunk(line: Line, cid: str, texts: list[dict]) -> int:
     from .sending import send_once
-
     from .transport import BULK
 
     out = send_once(line, texts, kind=BULK)

@@ -104,7 +104,9 @@ def android_event():
     try:
         event = json.loads(raw)
         kind, eid, payload = event["event"], str(event["id"])[:64], event.get("payload") or {}
-    except (ValueError, KeyError, TypeError):
+        if not isinstance(payload, dict):
+            raise TypeError("payload")
+    except (ValueError, KeyError, TypeError, AttributeError):
         return Response("", status=204)  # signed but not an event we know: retrying will not help
     if kind == "sms:received":
         number = normalize(payload.get("sender") or payload.get("phoneNumber") or "", line.settings.default_region)

@@ -225,10 +225,11 @@ def test_a_delivered_event_is_recorded_like_a_twilio_callback(phone):
 def test_events_the_line_does_not_use_are_acknowledged():
     w = World(PHONE_SETTINGS)
     assert post_event(w, "system:ping", {"health": {}}).status_code == 204
-    resp = w.client.post("/sms/android", data=b"[]", content_type="application/json",
-                         headers={"X-Timestamp": str(int(w.now)), "X-Signature": android.sign(KEY, b"[]",
-                                                                                               str(int(w.now)))})
-    assert resp.status_code == 204
+    for body in (b"[]", b"{not json", b'{"event": "sms:received", "id": "e", "payload": [1]}'):
+        stamp = str(int(w.now))
+        resp = w.client.post("/sms/android", data=body, content_type="application/json",
+                             headers={"X-Timestamp": stamp, "X-Signature": android.sign(KEY, body, stamp)})
+        assert resp.status_code == 204
 
 
 # Failover ---------------------------------------------------------------------
