@@ -147,7 +147,7 @@ def test_alerts_go_with_the_alert_kind_replies_with_the_text_kind(phone):
     assert android.PRIORITY["alert"] >= 100 > android.PRIORITY["text"] > android.PRIORITY["bulk"]
 
 
-@pytest.mark.parametrize("how", ["forged", "wrong key", "stale", "future", "unsigned", "bad stamp"])
+@pytest.mark.parametrize("how", ["forged", "wrong key", "stale", "future", "unsigned", "bad stamp", "not ascii"])
 def test_forged_or_stale_events_are_refused_with_403_and_change_nothing(how):
     w = World(PHONE_SETTINGS)
     payload = {"messageId": "m1", "message": f"ADD {MEMBER} Rose", "sender": ORGANIZER}
@@ -163,6 +163,8 @@ def test_forged_or_stale_events_are_refused_with_403_and_change_nothing(how):
         headers = {"X-Timestamp": stamp, "X-Signature": android.sign(KEY, body, stamp)}
     elif how == "unsigned":
         headers = {}
+    elif how == "not ascii":
+        headers["X-Signature"] = "\u00e9" * 64
     else:
         headers["X-Timestamp"] = "soon"
     keys_before = set(w.redis.keys("sl:*"))
