@@ -26,6 +26,8 @@ def gateway_register() -> None:
     if not settings.public_url:
         raise click.ClickException("set SMSLINE_PUBLIC_URL first: the phone sends texts to the line's public address")
     url = f"{settings.public_url}/sms/android"
+    if url.startswith("http://") and not url.startswith("http://127.0.0.1"):
+        click.echo("warning: the app sends events only to https:// addresses (or http://127.0.0.1)", err=True)
     try:
         with AndroidTransport(settings).client() as client:
             have = client.get_webhooks()
@@ -37,7 +39,8 @@ def gateway_register() -> None:
                 click.echo(f"{event}: registered")
             listed = client.get_webhooks()
     except Exception as e:  # the phone is off, asleep, or the address or password is wrong
-        raise click.ClickException(f"the phone did not answer as expected ({type(e).__name__}: {e})") from None
+        raise click.ClickException(f"the phone did not answer, or refused ({type(e).__name__}: {e}); check that it "
+                                   "is on, that ANDROID_GATEWAY_URL reaches it, and the user and password") from None
     click.echo("Registered with the phone:")
     for w in sorted(listed, key=lambda w: (w.event.value, w.url)):
         mark = "" if w.url == url else "   (not this line's address)"
