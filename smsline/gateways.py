@@ -89,11 +89,13 @@ class Failover(Transport):
             except Exception as e:
                 log.warning("gateway %s failed to send: %s", name, type(e).__name__)
                 got = [SendError(None, None, True, type(e).__name__, ambiguous=True)] * len(idxs)
+            for j, res in zip(idxs, got):
+                results[j] = res
             try:
-                again = self._judge(name, idxs, got, results)
-            except Exception:
+                again = self._judge(name, idxs, got)
+            except Exception:  # Redis cannot keep the state: a refusal is still handed on
                 log.exception("could not record gateway %s's state", name)
-                again = []
+                again = [j for j, res in zip(idxs, got) if isinstance(res, SendError) and _refusal(res)]
             if again and i + 1 < len(candidates):
                 log.warning("%d texts handed from %s to %s", len(again), name, candidates[i + 1])
                 attempt(i + 1, again)
@@ -123,20 +125,24 @@ class Failover(Transport):
         A down gateway whose wait is over goes in its place for a text that is not an alert, once
         per wait across processes: an alert never waits on a gateway that may still be down."""
         order = ([via] if via in self.gateways else []) + [n for n in self.order if n != via]
-        view, now = self.states(), self.clock()
-        first, rest = [], []
-        for name in order:
-            st = view.get(name, {})
-            if not st.get("down"):
-                first.append(name)
-            elif kind != ALERT and now >= float(st.get("retry_at") or 0) and self.r.set(
-                    GatewayKeys.probe.format(name=name), "1", nx=True, ex=PROBE_SECONDS):
-                first.append(name)
-            else:
-                rest.append(name)
+        try:
+            view, now = self.states(), self.clock()
+            first, rest = [], []
+            for name in order:
+                st = view.get(name, {})
+                if not st.get("down"):
+                    first.append(name)
+                elif kind != ALERT and now >= float(st.get("retry_at") or 0) and self.r.set(
+                        GatewayKeys.probe.format(name=name), "1", nx=True, ex=PROBE_SECONDS):
+                    first.append(name)
+                else:
+                    rest.append(name)
+        except Exception:  # Redis cannot say: texts still go, in the configured order
+            log.warning("could not read the gateways' states; trying them in order")
+            return order
         return first + rest
 
-    def _judge(self, name: str, idxs: list[int], got: list, results: list) -> list[int]:
+    def _judge(self, name: str, idxs: list[int], got: list) -> list[int]:
         """Record each answer and the gateway's state; returns the texts to hand to the next gateway."""
         ok = any(isinstance(res, str) for res in got)
         refused = next((res for res in got if isinstance(res, SendError) and _refusal(res)), None)
@@ -150,7 +156,6 @@ class Failover(Transport):
             down = self._failing(name, errors[-1])
         again = []
         for j, res in zip(idxs, got):
-            results[j] = res
             if isinstance(res, SendError) and down and (_refusal(res) or _outage(res)):
                 again.append(j)
         return again

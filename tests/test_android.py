@@ -443,3 +443,21 @@ def test_a_phone_that_cannot_be_reached_is_a_retryable_error_that_sent_nothing()
             assert isinstance(err, SendError) and err.retryable and not err.ambiguous
         finally:
             t.close()
+
+
+class _RedisDown:
+    """A Redis that cannot be reached."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("redis is down")
+        return fail
+
+
+def test_without_redis_texts_still_go_in_order_and_a_refusal_is_still_handed_on():
+    gws = {n: Gateway(n) for n in ("twilio", "android")}
+    failover = Failover(_RedisDown(), [(n, gws[n]) for n in ("twilio", "android")])
+    assert isinstance(failover.send_many([(BUDDY, "one")], kind="alert")[0], str)
+    gws["twilio"].down = SendError(20003, 401, False)
+    assert isinstance(failover.send_many([(BUDDY, "two")], kind="alert")[0], str)
+    assert texts_to(gws, BUDDY) == {"twilio": ["one"], "android": ["two"]}
