@@ -87,7 +87,8 @@ class AndroidStandIn:
         with self._cond:
             return [t for t in self._texts if to is None or t.to == to]
 
-    def wait_for(self, predicate: Callable[[PhoneText], bool], timeout: float = 10.0, count: int = 1) -> list[PhoneText]:
+    def wait_for(self, predicate: Callable[[PhoneText], bool], timeout: float = 10.0,
+                 count: int = 1) -> list[PhoneText]:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:

@@ -140,6 +140,12 @@ def test_twilio_refusing_the_account_at_the_alarm_the_alert_comes_by_the_phone_a
     for n, body in ((ORG, f"ADD {member} Joy"), (member, "JOIN"), (member, f"BUDDY {bud} Max"), (bud, "YES")):
         status, _ = line.text(n, body)
         assert status == 200
+    # Twilio first and working: a member who texts the phone's number is answered from the phone.
+    line.twilio.wait_for(lambda m: m.to == member and "Max" in m.body)  # YES told her by Twilio
+    phone.receive(member, "HELP")
+    said(phone, member, "START")
+    time.sleep(0.5)
+    assert [m for m in line.twilio.messages(to=member) if "START" in m.body] == []
     t0 = time.time()
     line.text(member, "START 1")
     time.sleep(max(0.0, t0 + 6 * SPM - 1.0 - time.time()))  # a second before the alarm
