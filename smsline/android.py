@@ -137,9 +137,13 @@ class AndroidTransport(Transport):
 
         from android_sms_gateway import Message, TextMessage
 
+        # Through a relay, an accepted alert may wait for a phone that is off: past the repeat period it
+        # expires, and the app reports it failed, so it is handed on instead of arriving stale.
+        ttl = max(60, int(self.settings.seconds(self.settings.realert_minutes))) if kind == ALERT else None
+
         async def one(to, body):
             message = Message(phone_numbers=[to], text_message=TextMessage(text=body),
-                              priority=PRIORITY.get(kind, 0), with_delivery_report=True)
+                              priority=PRIORITY.get(kind, 0), with_delivery_report=True, ttl=ttl)
             async with self._in_flight:
                 began = time.monotonic()
                 try:

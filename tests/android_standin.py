@@ -39,6 +39,7 @@ class PhoneText:
     body: str
     priority: int
     time: float
+    ttl: int | None = None
 
 
 class AndroidStandIn:
@@ -203,7 +204,7 @@ class AndroidStandIn:
                     return self._answer(phone.fail_status, {"message": "stand-in failure"})
                 to = body["phoneNumbers"][0]
                 text = PhoneText(body.get("id") or secrets.token_urlsafe(10), to, body["textMessage"]["text"],
-                                 int(body.get("priority") or 0), time.time())
+                                 int(body.get("priority") or 0), time.time(), body.get("ttl"))
                 with phone._cond:
                     phone._texts.append(text)
                     phone._cond.notify_all()

@@ -417,6 +417,7 @@ def test_the_transport_sends_through_the_client_library_with_priorities():
             by_body = {x.body: x for x in phone.texts()}
             assert by_body["alert one"].priority == 100 and by_body["alert one"].id == got[0]
             assert by_body["a reply"].priority == 50 and by_body["a broadcast"].priority == 0
+            assert by_body["alert one"].ttl == 600 and by_body["a reply"].ttl is None  # expires by the repeat
         finally:
             t.close()
 
