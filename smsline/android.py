@@ -138,7 +138,7 @@ class AndroidTransport(Transport):
         from android_sms_gateway import Message, TextMessage
 
         # Through a relay, an accepted alert may wait for a phone that is off: past the repeat period it
-        # expires, and the app reports it failed, so it is handed on instead of arriving stale.
+        # expires rather than arrive stale (the next round tries again; an sms:failed for it is handed on).
         ttl = max(60, int(self.settings.seconds(self.settings.realert_minutes))) if kind == ALERT else None
 
         async def one(to, body):
