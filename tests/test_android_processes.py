@@ -126,16 +126,16 @@ def test_an_alert_the_phone_reports_failed_is_handed_on(pline, phone):
 
 
 @pytest.fixture
-def both(phone, tmp_path):
-    """A line on Twilio first, the phone second."""
-    with running_line(str(tmp_path), seconds_per_minute=SPM, organizers=ORG,
-                      env=phone.env(SMSLINE_GATEWAYS="twilio,android")) as ln:
+def both(tmp_path):
+    """A line on Twilio first, its own phone second: (line, phone)."""
+    with AndroidStandIn() as phone, running_line(str(tmp_path), seconds_per_minute=SPM, organizers=ORG,
+                                                 env=phone.env(SMSLINE_GATEWAYS="twilio,android")) as ln:
         assert register(ln).returncode == 0
-        yield ln
+        yield ln, phone
 
 
-def test_twilio_refusing_the_account_at_the_alarm_the_alert_comes_by_the_phone_and_organizers_hear_once(both, phone):
-    line = both
+def test_twilio_refusing_the_account_at_the_alarm_the_alert_comes_by_the_phone_and_organizers_hear_once(both):
+    line, phone = both
     member, bud = fresh(), fresh()
     for n, body in ((ORG, f"ADD {member} Joy"), (member, "JOIN"), (member, f"BUDDY {bud} Max"), (bud, "YES")):
         status, _ = line.text(n, body)
