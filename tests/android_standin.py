@@ -106,12 +106,14 @@ class AndroidStandIn:
     # -- events like the app's -----------------------------------------------------
 
     def receive(self, number: str, text: str, eid: str | None = None) -> requests.Response:
-        """The phone gets a text from `number`: post sms:received to the webhook registered for it."""
+        """The phone gets a text from `number`: post sms:received to every webhook registered for it, as the
+        app does (the same event id to each); returns the first answer."""
         payload = {"messageId": secrets.token_hex(4), "message": text, "sender": number, "recipient": "+15550001111",
                    "phoneNumber": number, "simNumber": 1, "receivedAt": _iso(time.time())}
         urls = [w["url"] for w in self.webhooks.values() if w["event"] == "sms:received"]
         assert urls, "no webhook registered for sms:received (run `flask --app smsline gateway register`)"
-        return self.post_event(urls[0], "sms:received", payload, eid=eid)
+        eid = eid or secrets.token_urlsafe(12)
+        return [self.post_event(url, "sms:received", payload, eid=eid) for url in urls][0]
 
     def post_event(self, url: str, event: str, payload: dict, eid: str | None = None, ts: float | None = None,
                    key: str | None = None, signature: str | None = None) -> requests.Response:
