@@ -40,6 +40,14 @@ def signature_ok(key: str | None, body: bytes, timestamp: str, signature: str, n
     return hmac.compare_digest(expected.encode(), signature.strip().lower().encode("utf-8", "replace"))
 
 
+SIMULATOR_KEY = "simulator-only"  # signs the simulator's own events; only ever accepted while it is on
+
+
+def signing_key(settings) -> str | None:
+    """The key events must be signed with: the app's, or, on a simulator line with no phone, the simulator's."""
+    return settings.android_gateway_signing_key or (SIMULATOR_KEY if settings.simulator_enabled else None)
+
+
 def sign(key: str, body: bytes, timestamp: str) -> str:
     """What the app puts in X-Signature (the stand-in in tests signs with it)."""
     return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()

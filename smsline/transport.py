@@ -117,10 +117,19 @@ class LocalTransport(Transport):
         self.keep = keep
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        return self._log(to, body, None)
+
+    def send_many(self, texts, status_callback=None, kind: str = TEXT, via: str | None = None) -> list:
+        return [self._log(to, body, via) for to, body in texts]
+
+    def _log(self, to: str, body: str, via: str | None) -> str:
         from .store import Keys
 
         sid = "SM" + secrets.token_hex(16)
-        entry = json.dumps({"dir": "out", "number": to, "body": body, "sid": sid, "at": time.time()})
+        record = {"dir": "out", "number": to, "body": body, "sid": sid, "at": time.time()}
+        if via:
+            record["via"] = via  # the simulator shows which of the line's numbers it came from
+        entry = json.dumps(record)
         with self.r.pipeline() as pipe:
             pipe.rpush(Keys.sim_log, entry)
             pipe.ltrim(Keys.sim_log, -self.keep, -1)

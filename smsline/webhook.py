@@ -98,7 +98,7 @@ def android_event():
     """An event from SMS Gateway for Android: a text received, or how one of ours fared."""
     line = _line()
     raw = request.get_data(cache=True)
-    if not android.signature_ok(line.settings.android_gateway_signing_key, raw, request.headers.get("X-Timestamp", ""),
+    if not android.signature_ok(android.signing_key(line.settings), raw, request.headers.get("X-Timestamp", ""),
                                 request.headers.get("X-Signature", ""), line.now()):
         return Response("forbidden", status=403)
     try:

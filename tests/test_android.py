@@ -462,3 +462,28 @@ def test_without_redis_texts_still_go_in_order_and_a_refusal_is_still_handed_on(
     gws["twilio"].down = SendError(20003, 401, False)
     assert isinstance(failover.send_many([(BUDDY, "two")], kind="alert")[0], str)
     assert texts_to(gws, BUDDY) == {"twilio": ["one"], "android": ["two"]}
+
+
+# The simulator: a choice of gateway ---------------------------------------------------
+
+def test_the_simulator_can_text_the_lines_phone_and_the_answer_comes_from_the_phone(make_world):
+    from smsline.transport import LocalTransport
+
+    w = make_world()
+    w.line.transport = LocalTransport(w.redis)
+    assert 'id="gateway"' in w.client.get("/simulator").get_data(as_text=True)
+    r = w.client.post("/simulator/send", json={"from": ORGANIZER, "body": "HELP", "gateway": "android"})
+    assert r.status_code == 200
+    w.run_jobs()
+    entries = w.client.get("/simulator/log?after=0").get_json()["entries"]
+    sent_in = [e for e in entries if e["dir"] == "in"]
+    out = [e for e in entries if e["dir"] == "out" and e["number"] == ORGANIZER]
+    assert sent_in[-1]["via"] == "android" and out and all(e.get("via") == "android" for e in out)
+    r = w.client.post("/simulator/send", json={"from": ORGANIZER, "body": "HELP"})  # the Twilio number, as before
+    assert r.status_code == 200 and r.get_json()["replies"]
+
+
+def test_the_simulator_key_is_refused_once_a_real_gateway_is_configured():
+    w = World(PHONE_SETTINGS)
+    assert post_event(w, "sms:received", {"message": "HELP", "sender": ORGANIZER}, key=android.SIMULATOR_KEY
+                      ).status_code == 403
