@@ -50,7 +50,9 @@ def create_app(settings_override: dict | None = None, *, redis=None, transport=N
         log.exception("request failed")
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', status=200, mimetype="application/xml")
 
-    if not settings.twilio_auth_token:
+    if settings.android_configured and not settings.twilio_auth_token:
+        log.info("no Twilio account: /sms and /sms/status refuse every request; texts come by /sms/android")
+    elif not settings.twilio_auth_token:
         log.warning("no TWILIO_AUTH_TOKEN: webhook signatures are not checked (simulator mode)")
     elif not settings.public_url:
         log.warning("SMSLINE_PUBLIC_URL is not set: no status callbacks are requested")

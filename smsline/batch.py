@@ -155,9 +155,10 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = 
 
     `ready`: alerts rendered ahead (see decide); the others are rendered here.
 
-    A text Twilio refuses for good (opted out, invalid) or cannot take within
-    HANDOFF_SECONDS is handed on to the organizers, and the member is told. A text
-    it could not take yet goes back to pending, for the round's retry or the sweep.
+    A text refused for good (opted out, invalid) is handed on to the organizers, and
+    the member is told. A text no gateway could take yet goes back to pending, for the
+    round's retry or the sweep, until it is taken or the timer ends; after
+    HANDOFF_SECONDS it is handed on to the organizers as well.
     """
     from .service import escalate
 
@@ -215,7 +216,7 @@ def alerts_in_progress(line) -> bool:
 def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
     """Claim these recipients, render their alerts, and start sending; returns what to record."""
     from .service import Directory
-    from .transport import OPTED_OUT
+    from .transport import ALERT, OPTED_OUT
 
     store, r = line.store, line.redis
     with r.pipeline(transaction=False) as pipe:
@@ -248,7 +249,8 @@ def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
         spec, lang = specs[rkey], person.get("lang", "en")
         body = alert_body(line, pid, rid, lang, spec["key"], spec.get("last_to", ()), spec["fields"], now, d)
         work.append((rkey, f, rid, number, body))
-    future = line.transport.submit_many([(w[3], w[4]) for w in work], status_callback=line.status_callback())
+    future = line.transport.submit_many([(w[3], w[4]) for w in work], status_callback=line.status_callback(),
+                                        kind=ALERT)
     return work, marks, future, time.monotonic()
 
 
@@ -262,7 +264,7 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
     store, r = line.store, line.redis
     results = future.result()
     log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
-    releases = []
+    releases, slow = [], {}
     with r.pipeline(transaction=False) as pipe:
         for (rkey, f, rid, number, _), res in zip(work, results):
             pid, tid, _ = rkey
@@ -277,9 +279,13 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
                 # Twilio may have taken it and the answer was lost: the claim stays, so a stand-down
                 # covers this person and the sweep sends once more when the claim lapses.
                 outcome[rid] = "unknown"
-            elif res.retryable and now - specs[rkey].get("at", now) <= HANDOFF_SECONDS:
+            elif res.retryable:
+                # Not taken yet (5xx, 429, no answer): it stays pending and is tried again until taken or
+                # the timer ends. After HANDOFF_SECONDS the organizers are alerted as well, not instead.
                 releases.append((rkey, f))
                 outcome[rid] = "retry"
+                if now - specs[rkey].get("at", now) > HANDOFF_SECONDS:
+                    slow.setdefault(rkey, []).append(rid)
             else:
                 marks.append((rkey, f, f"failed:{res.code or 'timeout'}"))
                 failed.setdefault(rkey, []).append(rid)
@@ -289,6 +295,22 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
         for (pid, tid, _), f in releases:
             store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
         pipe.execute()
+    if slow:
+        from .service import escalate
+
+        # Handed on once per recipient and round, however many tries follow.
+        with r.pipeline(transaction=False) as pipe:
+            for (pid, tid, rnd), rids in slow.items():
+                key = Keys.handed.format(pid=pid, tid=tid, rnd=rnd)
+                for rid in rids:
+                    pipe.sadd(key, rid)
+                pipe.expire(key, 2 * DAY)
+            added = iter(pipe.execute())
+        for (pid, tid, rnd), rids in slow.items():
+            new = [rid for rid in rids if next(added)]
+            next(added)  # the expiry
+            if new:
+                escalate(line, pid, tid, rnd, new, now)
     # A status callback can beat the record of its send (the webhook keeps it): apply it now.
     sids = [res for res in results if isinstance(res, str)]
     if sids:

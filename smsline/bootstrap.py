@@ -102,6 +102,9 @@ def build(settings=None, *, redis=None, transport=None, clock=None) -> Line:
     transport = transport if transport is not None else transport_mod.build(settings, redis)
     queues = {name: Queue(name, connection=redis) for name in QUEUES}
     line = Line(settings, redis, Store(redis, settings.secret_key), transport, queues, clock or time.time)
+    from .gateways import attach
+
+    attach(line)
     _current = line
     return line
 

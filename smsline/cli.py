@@ -137,3 +137,10 @@ def reports_export() -> None:
 def register(app) -> None:
     for command in (organizer, reports, members, timers, alerts):
         app.cli.add_command(command)
+    _register_gateway(app)
+
+
+def _register_gateway(app) -> None:
+    from .gateway_cli import gateway
+
+    app.cli.add_command(gateway)

@@ -8,6 +8,11 @@ from dataclasses import dataclass, field, fields, replace
 log = logging.getLogger(__name__)
 
 DEV_SECRET_KEY = "smsline-development-key-not-for-production"
+GATEWAYS = ("twilio", "android")
+# Texts a second handed to the phone for bulk texts: carriers allow about 30 to 200 an hour per SIM.
+ANDROID_RATE = 0.05
+ANDROID_REQUIRED = ("ANDROID_GATEWAY_URL", "ANDROID_GATEWAY_USER", "ANDROID_GATEWAY_PASSWORD",
+                    "ANDROID_GATEWAY_SIGNING_KEY")
 
 
 def _int(name: str, default: int, env) -> int:
@@ -70,6 +75,12 @@ class Settings:
     # 12 or 24: how times are written in each language's texts ("5:12 pm" or "17:12").
     clock_en: int = 12
     clock_es: int = 12
+    gateways: tuple[str, ...] = ()  # ordered, with failover: "twilio", "android"
+    android_gateway_url: str | None = None
+    android_gateway_user: str | None = None
+    android_gateway_password: str | None = None
+    android_gateway_signing_key: str | None = None
+    android_gateway_rate: float = ANDROID_RATE
     # Not environment settings: bounds the line keeps.
     heartbeat_stale_seconds: float = 120.0
     twilio_timeout_seconds: float = 10.0
@@ -80,8 +91,16 @@ class Settings:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
     @property
+    def android_configured(self) -> bool:
+        return "android" in self.gateways
+
+    @property
     def simulator_enabled(self) -> bool:
-        return self.simulator and not self.twilio_configured
+        return self.simulator and not self.twilio_configured and not self.android_configured
+
+    def gateway_rate(self, name: str) -> float:
+        """Texts (Twilio: segments) a second handed to this gateway for bulk texts."""
+        return self.android_gateway_rate if name == "android" else self.send_rate
 
     def clock(self, lang: str) -> int:
         """12 or 24: the clock times are written with in this language's texts."""
@@ -101,10 +120,13 @@ def from_env(env=None) -> Settings:
         env = os.environ
     g = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
     twilio_sid, twilio_token = g("TWILIO_ACCOUNT_SID"), g("TWILIO_AUTH_TOKEN")
+    gateways = _gateways(g, bool(twilio_sid and twilio_token))
     secret = g("SMSLINE_SECRET_KEY")
     if not secret:
         if twilio_sid and twilio_token:
             raise RuntimeError("SMSLINE_SECRET_KEY is required when a Twilio account is configured")
+        if "android" in gateways:
+            raise RuntimeError("SMSLINE_SECRET_KEY is required with the Android gateway")
         log.warning("SMSLINE_SECRET_KEY is not set: using a development key")
         secret = DEV_SECRET_KEY
     organizers = tuple(p.strip() for p in (g("SMSLINE_ORGANIZERS") or "").split(",") if p.strip())
@@ -134,7 +156,32 @@ def from_env(env=None) -> Settings:
         simulator=(g("SMSLINE_SIMULATOR") or "1") != "0",
         clock_en=_clock("SMSLINE_CLOCK_EN", env),
         clock_es=_clock("SMSLINE_CLOCK_ES", env),
+        gateways=gateways,
+        android_gateway_url=(g("ANDROID_GATEWAY_URL") or "").rstrip("/") or None,
+        android_gateway_user=g("ANDROID_GATEWAY_USER"),
+        android_gateway_password=g("ANDROID_GATEWAY_PASSWORD"),
+        android_gateway_signing_key=g("ANDROID_GATEWAY_SIGNING_KEY"),
+        android_gateway_rate=_float("ANDROID_GATEWAY_RATE", ANDROID_RATE, env),
     )
+
+
+def _gateways(g, twilio: bool) -> tuple[str, ...]:
+    """SMSLINE_GATEWAYS, checked: known names, no repeats, and each one configured."""
+    raw = g("SMSLINE_GATEWAYS")
+    if raw is None:
+        # As before: Twilio when it is configured; a phone alone when only the phone is.
+        raw = "twilio" if twilio else "android" if g("ANDROID_GATEWAY_URL") else ""
+    names = tuple(n.strip().lower() for n in raw.split(",") if n.strip())
+    unknown = [n for n in names if n not in GATEWAYS]
+    if unknown or len(set(names)) != len(names):
+        raise RuntimeError(f"SMSLINE_GATEWAYS must list twilio and/or android, each once, in order (got {raw!r})")
+    if "twilio" in names and not twilio:
+        raise RuntimeError("SMSLINE_GATEWAYS names twilio, but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
+    missing = [name for name in ANDROID_REQUIRED if not g(name)]
+    if "android" in names and missing:
+        raise RuntimeError(f"the Android gateway needs {', '.join(ANDROID_REQUIRED)}: {', '.join(missing)} "
+                           f"{'is' if len(missing) == 1 else 'are'} not set")
+    return names
 
 
 def override(settings: Settings, mapping: dict | None) -> Settings:

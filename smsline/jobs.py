@@ -26,7 +26,7 @@ from .sending import CLAIM_SECONDS, send_once
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10
-HANDOFF_SECONDS = 60  # an alert Twilio cannot take for this long is handed on
+HANDOFF_SECONDS = 60  # an alert no gateway can take for this long is handed on to organizers too (and retried)
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
 DRAIN_CHUNK = 100
 ARM_EARLY = 2  # seconds before its second that a due job starts, to decide its steps ahead
@@ -34,8 +34,10 @@ STEP_BATCH = 250  # timers stepped (or applied) at once, before their alerts are
 
 
 def send_retry() -> Retry:
-    """Back-off for texts Twilio did not accept (5xx, 429, timeouts)."""
-    return Retry(max=8, interval=[1, 2, 4, 8, 15, 30, 60, 120])
+    """Back-off for texts no gateway accepted (5xx, 429, timeouts), capped at 30 s between tries.
+
+    After the last, the sweep resumes an alert round still pending every 30 s, until the timer ends."""
+    return Retry(max=8, interval=[1, 2, 4, 8, 15, 30, 30, 30])
 
 
 def round_job_id(pid: str, tid: int, rnd: int) -> str:

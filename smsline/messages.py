@@ -280,6 +280,10 @@ EN = {
                       "Try REMOVE again after it ends.",
     "remove_alerting": "{number} has an open alarm: alerts are out or about to go out. They stay a member "
                        "for now. Try REMOVE again after they text OK.",
+    # android: gateways and failover
+    "gateway_down": "{network}: {gateway} cannot send the line's texts now. They go out through {backup}: members may get them from that number.",
+    "gateway_down_alone": "{network}: {gateway} cannot send the line's texts now. Alerts are retried until it takes them; check it.",
+    "gateway_up": "{network}: {gateway} sends the line's texts again.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

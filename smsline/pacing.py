@@ -174,7 +174,9 @@ def recover(line: Line, now: float) -> int:
 
 def take(line: Line, now: float, cid: str) -> list[dict]:
     """Move what the rate allows now from the outbox into chunk `cid`."""
-    rate = max(float(line.settings.send_rate), 0.001)
+    from .gateways import bulk_rate
+
+    rate = max(float(bulk_rate(line)), 0.001)  # the rate of the gateway that carries bulk texts now
     raw = _scripts(line)["take"](
         keys=[BulkKeys.outbox, BulkKeys.tat, BulkKeys.chunk.format(cid=cid), BulkKeys.chunks],
         args=[repr(now), repr(rate), repr(BURST_SECONDS), repr(CREDIT_SECONDS), cid, MAX_CHUNK])
@@ -214,8 +216,9 @@ def _continue(line: Line, now: float) -> None:
 
 def _send_chunk(line: Line, cid: str, texts: list[dict]) -> int:
     from .sending import send_once
+    from .transport import BULK
 
-    out = send_once(line, texts)
+    out = send_once(line, texts, kind=BULK)
     finished, retry = out.finished, list(out.busy)  # busy: another sender holds it now; look again later
     for t in out.retry:
         t["n"] = t.get("n", 0) + 1

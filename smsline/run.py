@@ -31,9 +31,16 @@ def _twilio(env) -> bool:
     return bool((env.get("TWILIO_ACCOUNT_SID") or "").strip() and (env.get("TWILIO_AUTH_TOKEN") or "").strip())
 
 
+def _gateway(env) -> bool:
+    """Texts go to real phones: Twilio, or the Android gateway (as config reads SMSLINE_GATEWAYS)."""
+    named = (env.get("SMSLINE_GATEWAYS") or "").lower()
+    phone = "android" in named or (not named.strip() and bool((env.get("ANDROID_GATEWAY_URL") or "").strip()))
+    return _twilio(env) or phone
+
+
 def demo_defaults(env) -> list[str]:
-    """Without a Twilio account: a demo organizer and a fast clock where unset; say what was set."""
-    if _twilio(env):
+    """Without a gateway (Twilio or a phone): a demo organizer and a fast clock where unset; say what was set."""
+    if _gateway(env):
         return []
     from smsline.simulator import DEMO_ORGANIZER
 
@@ -76,7 +83,7 @@ def main() -> int:
 
 def _run_procfile(env) -> int:
     port = env["PORT"]
-    if _twilio(env):
+    if _gateway(env):
         print(f"smsline: listening on http://0.0.0.0:{port}", flush=True)
     elif env.get("SMSLINE_SIMULATOR", "1") == "0":
         print(f"smsline: listening on http://127.0.0.1:{port} (simulator off)", flush=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .phones import mask
 from .store import DAY, Keys
-from .transport import OPTED_OUT, PERMANENT
+from .transport import OPTED_OUT, PERMANENT, TEXT
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,10 @@ class Outcome:
         return self.sent + self.done
 
 
-def send_once(line, texts: list[dict]) -> Outcome:
-    """Send texts ({"id", "to", "body", optional "ref"}) at most once each; see the module's docstring."""
+def send_once(line, texts: list[dict], kind: str = TEXT) -> Outcome:
+    """Send texts ({"id", "to", "body", optional "ref" and "via"}) at most once each; see the module's docstring.
+
+    `kind` tells gateways that order their own queue what these are (transport.TEXT or BULK)."""
     out = Outcome()
     if not texts:
         return out
@@ -65,14 +67,18 @@ def send_once(line, texts: list[dict]) -> Outcome:
     for t, state in zip(others, states):
         (out.busy if state is None or state.startswith(b"sending") else out.done).append(t)
     size = max(1, line.settings.send_concurrency)
-    for i in range(0, len(todo), size):
-        _send_chunk(line, todo[i:i + size], out)
+    by_via: dict = {}
+    for t in todo:  # a reply goes out through the gateway its text came in by, when it can
+        by_via.setdefault(t.get("via"), []).append(t)
+    for via, group in by_via.items():
+        for i in range(0, len(group), size):
+            _send_chunk(line, group[i:i + size], out, kind, via)
     return out
 
 
-def _send_chunk(line, chunk: list[dict], out: Outcome) -> None:
+def _send_chunk(line, chunk: list[dict], out: Outcome, kind: str = TEXT, via: str | None = None) -> None:
     results = line.transport.send_many([(t["to"], t["body"]) for t in chunk],
-                                       status_callback=line.status_callback())
+                                       status_callback=line.status_callback(), kind=kind, via=via)
     refused = []  # refused for good (a landline, an invalid number): nobody can text them
     with line.redis.pipeline(transaction=False) as pipe:
         for t, res in zip(chunk, results):

@@ -137,9 +137,13 @@ class Outgoing:
     to: str
     body: str
     ref: dict | None = None  # what a status callback for this text refers to
+    via: str | None = None  # the gateway to send it through if it can (a reply: the one its text came by)
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
+        d = {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
+        if self.via:
+            d["via"] = self.via
+        return d
 
 
 def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None,

@@ -122,6 +122,24 @@ def entries_after(after: int, last_sid: str | None) -> tuple[list[dict], int]:
     return entries[-FIRST_PAGE:], len(entries)
 
 
+def deliver_to_phone(number: str, body: str) -> None:
+    """Text the line's phone (the Android gateway) from `number`: a signed event to /sms/android, as the app
+    posts it. The replies come back through the phone, by the worker, into the log."""
+    from .android import sign, signing_key
+
+    settings = _line().settings
+    eid = secrets.token_urlsafe(12)
+    _record([{"dir": "in", "number": number, "body": body, "sid": "AN" + eid, "at": time.time(), "via": "android"}])
+    raw = json.dumps({"event": "sms:received", "id": eid, "payload": {
+        "messageId": secrets.token_hex(4), "message": body, "sender": number}}).encode()
+    stamp = str(int(_line().now()))
+    response = current_app.test_client().post(
+        "/sms/android", data=raw, content_type="application/json",
+        headers={"X-Timestamp": stamp, "X-Signature": sign(signing_key(settings) or "", raw, stamp)})
+    if response.status_code != 204:
+        raise RuntimeError(f"/sms/android answered {response.status_code}")
+
+
 def deliver(number: str, body: str) -> list[str]:
     """Text the line from `number` through its own /sms webhook; record it and the replies."""
     settings = _line().settings
@@ -260,6 +278,9 @@ def send():
     if len(body) > MAX_BODY:
         return jsonify(error=f"A text holds at most {MAX_BODY} characters."), 400
     try:
+        if data.get("gateway") == "android":
+            deliver_to_phone(number, body)
+            return jsonify(number=number, replies=[])
         replies = deliver(number, body)
     except RuntimeError as e:
         return jsonify(error=str(e)), 502

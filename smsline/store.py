@@ -31,6 +31,8 @@ class Keys:
     deliveries = P + "dl:{pid}:{tid}"   # hash "round:recipient" -> pending/sending/sent:SID/failed:CODE/cancelled
     alerted_for = P + "al:{pid}"        # set of member pids whose live alarm reached this person
     seen = P + "seen:{sid}"             # inbound MessageSid -> reply given
+    android_event = P + "andev:{eid}"   # a phone's status event already acted on
+    handed = P + "handed:{pid}:{tid}:{rnd}"  # recipients whose alert no gateway took for long: organizers alerted
     sent = P + "sent:{mid}"             # outbound message id claimed/sent
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID

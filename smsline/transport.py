@@ -34,6 +34,12 @@ class Sent:
     body: str
     sid: str
     at: float
+    kind: str = "text"
+    via: str | None = None
+
+
+# What a text is, for gateways that order their own queue (the Android app sends by priority):
+ALERT, TEXT, BULK = "alert", "text", "bulk"
 
 
 class Transport:
@@ -42,8 +48,12 @@ class Transport:
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
         raise NotImplementedError
 
-    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
-        """Send each (number, body); each result is a message SID or the SendError it raised."""
+    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None, kind: str = TEXT,
+                  via: str | None = None) -> list:
+        """Send each (number, body); each result is a message SID or the SendError it raised.
+
+        `kind`: ALERT, TEXT or BULK. `via`: the gateway to use if it can (a reply goes out through the
+        gateway its text came in by); transports that are one gateway ignore both."""
         out = []
         for to, body in texts:
             try:
@@ -52,11 +62,12 @@ class Transport:
                 out.append(e)
         return out
 
-    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> Future:
+    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None, kind: str = TEXT,
+                    via: str | None = None) -> Future:
         """Like send_many, but returns at once: a Future of the results (done already here)."""
         future: Future = Future()
         try:
-            future.set_result(self.send_many(texts, status_callback))
+            future.set_result(self.send_many(texts, status_callback, kind, via))
         except Exception as e:  # pragma: no cover - send_many turns send failures into results
             future.set_exception(e)
         return future
@@ -71,11 +82,24 @@ class RecordingTransport(Transport):
         self._lock = threading.Lock()
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        return self._record(to, body, TEXT, None)
+
+    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None, kind: str = TEXT,
+                  via: str | None = None) -> list:
+        out = []
+        for to, body in texts:
+            try:
+                out.append(self._record(to, body, kind, via))
+            except SendError as e:
+                out.append(e)
+        return out
+
+    def _record(self, to: str, body: str, kind: str, via: str | None) -> str:
         if to in self.fail:
             raise self.fail[to]
         sid = "SM" + secrets.token_hex(16)
         with self._lock:
-            self.sent.append(Sent(to, body, sid, time.time()))
+            self.sent.append(Sent(to, body, sid, time.time(), kind, via))
         return sid
 
     def to(self, number: str) -> list[str]:
@@ -93,10 +117,19 @@ class LocalTransport(Transport):
         self.keep = keep
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
+        return self._log(to, body, None)
+
+    def send_many(self, texts, status_callback=None, kind: str = TEXT, via: str | None = None) -> list:
+        return [self._log(to, body, via) for to, body in texts]
+
+    def _log(self, to: str, body: str, via: str | None) -> str:
         from .store import Keys
 
         sid = "SM" + secrets.token_hex(16)
-        entry = json.dumps({"dir": "out", "number": to, "body": body, "sid": sid, "at": time.time()})
+        record = {"dir": "out", "number": to, "body": body, "sid": sid, "at": time.time()}
+        if via:
+            record["via"] = via  # the simulator shows which of the line's numbers it came from
+        entry = json.dumps(record)
         with self.r.pipeline() as pipe:
             pipe.rpush(Keys.sim_log, entry)
             pipe.ltrim(Keys.sim_log, -self.keep, -1)
@@ -149,10 +182,12 @@ class TwilioTransport(Transport):
             raise _send_error(e) from None
         return msg.sid
 
-    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> list:
+    def send_many(self, texts: list[tuple[str, str]], status_callback: str | None = None, kind: str = TEXT,
+                  via: str | None = None) -> list:
         return self.submit_many(texts, status_callback).result() if texts else []
 
-    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None) -> Future:
+    def submit_many(self, texts: list[tuple[str, str]], status_callback: str | None = None, kind: str = TEXT,
+                    via: str | None = None) -> Future:
         """Start sending on the loop and return at once; the requests queue for the in-flight bound."""
         import asyncio
 
@@ -260,7 +295,9 @@ def _never_sent(e: Exception) -> bool:
 
 
 def build(settings, redis):
-    """The transport the settings call for."""
-    if settings.twilio_configured:
-        return TwilioTransport(settings)
+    """The transport the settings call for: the gateways SMSLINE_GATEWAYS names, or the simulator's log."""
+    if settings.gateways:
+        from .gateways import build as build_gateways
+
+        return build_gateways(settings, redis)
     return LocalTransport(redis)

@@ -1,4 +1,4 @@
-"""HTTP edges: /sms (Twilio's inbound webhook), /sms/status, /healthz. Thin on purpose."""
+"""HTTP edges: /sms (Twilio's inbound webhook), /sms/status, /sms/android (the phone's events), /healthz."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import service
-from .phones import mask
+from . import android, gateways, service
+from .phones import mask, normalize
 from .store import DAY, Keys
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,9 @@ def _signed() -> bool:
     """Twilio's signature over the public URL (behind a TLS proxy Flask sees http://)."""
     settings = _line().settings
     if not settings.twilio_auth_token:
-        return True  # simulator only: no account, so nothing to verify against (warned at start)
+        # Simulator only: no account, so nothing to verify against (warned at start). A line on the phone
+        # alone takes no Twilio webhooks at all: unsigned, they could be anyone's.
+        return not settings.android_configured
     base = settings.public_url or request.url_root.rstrip("/")
     url = base + request.full_path.rstrip("?") if request.query_string else base + request.path
     validator = RequestValidator(settings.twilio_auth_token)
@@ -47,13 +49,18 @@ def _twiml(replies: list[str]) -> Response:
 def inbound():
     if not _signed():
         return Response("forbidden", status=403)
-    line, form = _line(), request.form
-    sid, number, body = form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")[:MAX_BODY]
+    form = request.form
+    return _twiml(_answer(_line(), form.get("MessageSid", ""), form.get("From", ""), form.get("Body", "")))
+
+
+def _answer(line, sid: str, number: str, body: str) -> list[str]:
+    """The replies to an inbound text, acted on once per message id (a redelivery gets the first replies)."""
+    body = body[:MAX_BODY]
     cmd = service.reads_only(body)
     if cmd:
         sender = line.store.sender(number)  # a question: answered again if redelivered, nothing to claim
         if service.reads_only(body, sender, cmd):
-            return _twiml(service.handle_inbound(line, number, body, sender=sender, cmd=cmd))
+            return service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
     # Claim the MessageSid before acting (reading the sender in the same round trip);
     # a redelivery gets the first reply back, not a second action.
     sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
@@ -64,11 +71,11 @@ def inbound():
         time.sleep(0.05)
         sender, earlier = line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS)
     if sender is None:
-        return _twiml(json.loads(earlier or b"[]") or [])
+        return json.loads(earlier or b"[]") or []
     replies = service.handle_inbound(line, number, body, sender=sender)
     if sid:
         line.store.keep_reply(sid, replies)
-    return _twiml(replies)
+    return replies
 
 
 @bp.post("/sms/status")
@@ -81,7 +88,40 @@ def status():
         record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
         line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
-        service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
+        if not gateways.filtered(line, "twilio", sid, record["error"]):
+            service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
+    return Response("", status=204)
+
+
+@bp.post("/sms/android")
+def android_event():
+    """An event from SMS Gateway for Android: a text received, or how one of ours fared."""
+    line = _line()
+    raw = request.get_data(cache=True)
+    if not android.signature_ok(android.signing_key(line.settings), raw, request.headers.get("X-Timestamp", ""),
+                                request.headers.get("X-Signature", ""), line.now()):
+        return Response("forbidden", status=403)
+    try:
+        event = json.loads(raw)
+        kind, eid, payload = event["event"], str(event["id"])[:64], event.get("payload") or {}
+        if not isinstance(payload, dict):
+            raise TypeError("payload")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Response("", status=204)  # signed but not an event we know: retrying will not help
+    if kind == "sms:received":
+        number = normalize(payload.get("sender") or payload.get("phoneNumber") or "", line.settings.default_region)
+        if number:
+            replies = _answer(line, f"and-{eid}", number, str(payload.get("message") or ""))
+            android.reply(line, eid, number, replies)
+        return Response("", status=204)
+    status = android.status_of(kind)
+    sid = str(payload.get("messageId") or "")[:64]
+    if status and sid and line.redis.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=3 * DAY):
+        record = {"status": status, "error": str(payload.get("reason") or "")[:60], "at": time.time()}
+        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        log.info("phone: %s for %s", status, mask(payload.get("recipient") or payload.get("phoneNumber")))
+        to = normalize(str(payload.get("recipient") or payload.get("phoneNumber") or ""), line.settings.default_region)
+        service.on_status(line, sid, status, record["error"] or status, line.now(), to=to)
     return Response("", status=204)
 
 
@@ -98,6 +138,10 @@ def healthz():
                             + ("" if age is None else f" for {int(age)} s"))
     except Exception as e:
         problems.append(f"redis: {type(e).__name__}")
+    try:
+        states = gateways.describe(line)
+    except Exception as e:
+        states = [f"gateways: unknown ({type(e).__name__})"]
     if problems:
-        return Response("\n".join(problems) + "\n", status=503, mimetype="text/plain")
-    return Response("ok\n", mimetype="text/plain")
+        return Response("\n".join(problems + states) + "\n", status=503, mimetype="text/plain")
+    return Response("\n".join(["ok"] + states) + "\n", mimetype="text/plain")

@@ -63,6 +63,8 @@ WORST = {
     "what": exactly(80, "a las 11 \u00bfde la ma\u00f1ana? \U0001F642 "),  # the words of the time not understood
     "h": "99",
     "m": "99",
+    "gateway": "Android",  # gateways.NAMES
+    "backup": "Android",
 }
 
 # A *_part field is a finished piece rendered from its own key, as the service does.

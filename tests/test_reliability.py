@@ -48,17 +48,25 @@ def test_retryable_failures_are_retried_then_handed_on_after_a_bound(network):
     assert len(w.take(BUDDY)) == 1
 
 
-def test_an_alert_twilio_cannot_take_for_long_is_handed_on(network):
+def test_an_alert_twilio_cannot_take_for_long_is_handed_on_and_still_retried(network):
+    """After HANDOFF_SECONDS organizers are alerted too, and the buddy's alert stays pending until taken."""
     w = network
     w.transport.fail[BUDDY] = SendError(None, 500, True)
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     pid = w.line.store.pid_for(MEMBER)
     w.now += jobs.HANDOFF_SECONDS + 1
-    jobs.deliver_round(pid, w.timer(MEMBER).tid, 1, now=w.now)
+    with pytest.raises(jobs.RoundIncomplete):
+        jobs.deliver_round(pid, w.timer(MEMBER).tid, 1, now=w.now)
     w.run_jobs()
     assert any("checked in" in t for t in w.take(ORGANIZER))
     assert any("could not reach" in t or "can be reached" in t for t in w.take(MEMBER))
+    assert _deliveries(w)[next(f for f in _deliveries(w) if f.startswith("1:"))] == "pending"
+    del w.transport.fail[BUDDY]  # Twilio takes texts again: the next try reaches the buddy, once
+    jobs.deliver_round(pid, w.timer(MEMBER).tid, 1, now=w.now + 30)
+    jobs.deliver_round(pid, w.timer(MEMBER).tid, 1, now=w.now + 60)
+    assert len(w.take(BUDDY)) == 1
+    assert w.take(ORGANIZER) == []  # handed on once, not again at each try
 
 
 def test_undelivered_callback_hands_on_and_status_shows_reach(network):

@@ -77,11 +77,11 @@ def test_a_sender_dying_mid_batch_leaves_the_answered_chunks_recorded(world):
     calls = {"n": 0}
     send_many = world.transport.send_many
 
-    def dies_on_second_chunk(batch, status_callback=None):
+    def dies_on_second_chunk(batch, status_callback=None, **kw):
         calls["n"] += 1
         if calls["n"] == 2:
             raise SystemExit("worker killed")
-        return send_many(batch, status_callback)
+        return send_many(batch, status_callback, **kw)
 
     world.transport.send_many = dies_on_second_chunk
     with pytest.raises(SystemExit):

@@ -301,4 +301,8 @@ TEXTS = {
                       "ahora. Intenta REMOVE de nuevo cuando termine.",
     "remove_alerting": "{number} tiene una alarma abierta: las alertas ya salieron o estan por salir. Sigue como "
                        "miembro por ahora. Intenta REMOVE de nuevo cuando mande OK.",
+    # android: gateways and failover
+    "gateway_down": "{network}: {gateway} no puede enviar los textos de la linea. Salen por {backup}: pueden llegar desde ese numero.",
+    "gateway_down_alone": "{network}: {gateway} no puede enviar los textos de la linea. Las alertas se reintentan hasta que salgan; revisalo.",
+    "gateway_up": "{network}: {gateway} envia de nuevo los textos de la linea.",
 }

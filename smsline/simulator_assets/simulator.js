@@ -7,6 +7,7 @@
   const statusEl = document.getElementById("status");
   const addForm = document.getElementById("add-phone");
   const addError = document.getElementById("add-error");
+  const gatewayChoice = document.getElementById("gateway");
   const STORE = "smsline-simulator-phones";
   const POLL_MS = 1000;
 
@@ -122,7 +123,8 @@
     const when = document.createElement("time");
     const date = new Date((entry.at || 0) * 1000);
     when.dateTime = date.toISOString();
-    when.textContent = timeFormat.format(date);
+    // Which of the line's numbers the text went to or came from, when it is the phone's.
+    when.textContent = timeFormat.format(date) + (entry.via === "android" ? " \u00b7 phone" : "");
     item.append(body, when);
     thread.appendChild(item);
     if (atBottom) thread.scrollTop = thread.scrollHeight;
@@ -173,7 +175,7 @@
       const response = await fetch(config.urls.send, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ from: number, body: body }),
+        body: JSON.stringify({ from: number, body: body, gateway: gatewayChoice ? gatewayChoice.value : "twilio" }),
       });
       const data = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(data.error || "the line answered " + response.status);
