@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
-
-from . import bootstrap, config
+# Nothing heavier at import time: the web's gunicorn master imports smsline.server (the worker class)
+# before forking, and gevent must patch the standard library in each worker before redis, rq or Flask load.
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings_override: dict | None = None, *, redis=None, transport=None, clock=None) -> Flask:
     """Build the web app: defaults, then the environment, then the test mapping on top."""
+    from flask import Flask, Response
+
+    from . import bootstrap, config
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.override(config.from_env(), settings_override)
     line = bootstrap.build(settings, redis=redis, transport=transport, clock=clock)
