@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -116,3 +117,13 @@ def test_the_worker_class_loads_none_of_the_app_before_gevent_patches():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_gevent_web_still_texts_organizers_through_twilio_when_the_worker_is_gone(line_factory):  # noqa: F811
+    """The monitor's thread, redis-py and twilio-python's requests client all run under gevent's patching:
+    with the only worker stopped, the web itself texts the organizer through the Twilio stand-in."""
+    line = line_factory(organizers=[ORGANIZER], env={"SMSLINE_HEARTBEAT_STALE_SECONDS": "30"})
+    line.kill_worker(signal.SIGTERM)
+    sent = line.twilio.wait_for(lambda m: m.to == ORGANIZER and "cannot raise alarms" in m.body, timeout=90)
+    assert len(sent) == 1
+    assert line.get("/healthz").status_code == 503
