@@ -76,7 +76,7 @@ def main() -> int:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     problem = config_problem(env)
     if problem:
-        print(f"smsline: {problem}", file=sys.stderr, flush=True)
+        print(problem, file=sys.stderr, flush=True)
         return 2
     for note in demo_defaults(env):
         print(f"smsline: no Twilio account: {note}", flush=True)
