@@ -39,6 +39,11 @@ class Worker(GeventWorker):
         return gevent.Timeout(HEADER_SECONDS, False)
 
     def handle_request(self, listener_name, req, sock, addr):
+        if getattr(req, "_expected_100_continue", False):
+            # gunicorn answers "Expect: 100-continue" only when the app starts (wsgi.create): a client that
+            # waits for it before sending its body must have it before the body is read here.
+            sock.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            req._expected_100_continue = False
         body = read_body(req.body)
         if body is None:
             self.log.debug("request body not in within %.0f s: 408, connection closed", BODY_SECONDS)

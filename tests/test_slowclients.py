@@ -127,3 +127,17 @@ def test_the_gevent_web_still_texts_organizers_through_twilio_when_the_worker_is
     sent = line.twilio.wait_for(lambda m: m.to == ORGANIZER and "cannot raise alarms" in m.body, timeout=90)
     assert len(sent) == 1
     assert line.get("/healthz").status_code == 503
+
+
+def test_a_client_that_waits_for_100_continue_gets_it_and_its_answer(line_factory):  # noqa: F811
+    """The body is read before the app runs, so the worker says 100 Continue itself: no 408 for a polite client."""
+    line = _web_only(line_factory)
+    body = b"From=%2B15005550100&Body=HELP"
+    s = _connect(line, f"POST /sms HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                       f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+    s.settimeout(3)
+    assert s.recv(100).startswith(b"HTTP/1.1 100 Continue")
+    s.sendall(body)
+    answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 403") and b"100 Continue" not in answer  # unsigned: refused, once
+    s.close()
