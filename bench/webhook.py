@@ -45,6 +45,7 @@ import os
 import re
 import resource
 import secrets
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -80,7 +81,11 @@ def buddy_number(i: int) -> str:
 
 
 def bare_procfile(tree: str, workdir: str) -> str:
-    """The Procfile's web command with the app spec swapped for bare_app's."""
+    """The Procfile's web command with the app spec swapped for bare_app's.
+
+    It runs from bench/, so the tree goes on PYTHONPATH: the Procfile's worker class
+    (smsline.server.Worker) serves the bare app too, and both are measured on the same server.
+    """
     procs = harness()
     web = procs.procfile_commands(os.path.join(tree, "Procfile"))["web"]
     swapped, n = re.subn(r"""(['"]?)smsline:create_app\(\)\1""", "'bare_app:create_app()'", web)
@@ -88,7 +93,7 @@ def bare_procfile(tree: str, workdir: str) -> str:
         raise SystemExit(f"cannot find the app spec in the Procfile's web command: {web}")
     path = os.path.join(workdir, "Procfile.bare")
     with open(path, "w") as f:
-        f.write(f"web: {swapped}\n")
+        f.write(f"web: PYTHONPATH={shlex.quote(tree)} {swapped}\n")
     return path
 
 

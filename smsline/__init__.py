@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
-
-from . import bootstrap, config
+# Nothing heavier at import time: the web's gunicorn master imports smsline.server (the worker class)
+# before forking, and gevent must patch the standard library in each worker before redis, rq or Flask load.
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings_override: dict | None = None, *, redis=None, transport=None, clock=None) -> Flask:
     """Build the web app: defaults, then the environment, then the test mapping on top."""
+    from flask import Flask, Response
+
+    from . import bootstrap, config
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config.override(config.from_env(), settings_override)
     try:
@@ -52,10 +55,8 @@ def create_app(settings_override: dict | None = None, *, redis=None, transport=N
 
     if settings.android_configured and not settings.twilio_auth_token:
         log.info("no Twilio account: /sms and /sms/status refuse every request; texts come by /sms/android")
-    elif not settings.twilio_auth_token:
-        log.warning("no TWILIO_AUTH_TOKEN: webhook signatures are not checked (simulator mode)")
-    elif not settings.public_url:
-        log.warning("SMSLINE_PUBLIC_URL is not set: no status callbacks are requested")
+    elif not settings.twilio_auth_token:  # config.validate (in bootstrap.build) refused half an account
+        log.warning("no Twilio account: webhook signatures are not checked (simulator mode)")
     try:
         bootstrap.seed_organizers(line)
         bootstrap.check_redis(line)

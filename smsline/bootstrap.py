@@ -97,7 +97,7 @@ def build(settings=None, *, redis=None, transport=None, clock=None) -> Line:
     # bodies out of the logs, and the CPU for the alerts.
     for name in ("twilio.http_client", "twilio.async_http_client"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    settings = settings or config_mod.from_env()
+    settings = config_mod.validate(settings or config_mod.from_env())
     redis = redis if redis is not None else redis_from(settings)
     transport = transport if transport is not None else transport_mod.build(settings, redis)
     queues = {name: Queue(name, connection=redis) for name in QUEUES}

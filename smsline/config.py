@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field, fields, replace
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,37 @@ def _gateways(g, twilio: bool) -> tuple[str, ...]:
         raise RuntimeError(f"the Android gateway needs {', '.join(ANDROID_REQUIRED)}: {', '.join(missing)} "
                            f"{'is' if len(missing) == 1 else 'are'} not set")
     return names
+class ConfigError(RuntimeError):
+    """Settings that would run an open or broken line; the message says what to set."""
+
+
+def validate(settings: Settings) -> Settings:
+    """Refuse settings that open a door or can send nothing: half a Twilio account, no public URL, no sender.
+
+    Both entry points reach it through bootstrap.build, after any test mapping; `make run` asks first.
+    """
+    problems = []
+    sid, token = settings.twilio_account_sid, settings.twilio_auth_token
+    if bool(sid) != bool(token):
+        have, missing = ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID") if token else (
+            "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+        problems.append(f"{have} is set but {missing} is not: set both to use Twilio, or neither for the local "
+                        "simulator (half an account would leave /sms unsigned or unable to send)")
+    if sid and token:
+        url = urlsplit(settings.public_url or "")
+        if not settings.public_url:
+            problems.append("SMSLINE_PUBLIC_URL is required with a Twilio account: the base URL Twilio calls, "
+                            "e.g. https://line.example.org; webhook signatures are checked against it, never "
+                            "against the Host header a client sends")
+        elif url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            problems.append("SMSLINE_PUBLIC_URL must be the absolute http(s) base URL Twilio calls, "
+                            "e.g. https://line.example.org (no query)")
+        if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
+            problems.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required with a Twilio account: "
+                            "without a sender no text, and no alert, can go out")
+    if problems:
+        raise ConfigError("smsline cannot start: " + "; ".join(problems))
+    return settings
 
 
 def override(settings: Settings, mapping: dict | None) -> Settings:

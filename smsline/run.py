@@ -11,6 +11,7 @@ otherwise, and the simulator page to text the line from.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -58,6 +59,20 @@ def demo_defaults(env) -> list[str]:
     return said
 
 
+def config_problem(env) -> str | None:
+    """What keeps this configuration from starting (half a Twilio account, no public URL...), or None."""
+    from smsline import config
+
+    logging.disable(logging.WARNING)  # from_env's development-key warning: each process gives it
+    try:
+        config.validate(config.from_env(env))
+    except RuntimeError as e:  # ConfigError, or no SMSLINE_SECRET_KEY with an account
+        return str(e)
+    finally:
+        logging.disable(logging.NOTSET)
+    return None
+
+
 def main() -> int:
     """Start Redis if needed and the Procfile processes; return their exit code."""
     # The shell's environment wins over .env, as everywhere else in the line.
@@ -66,6 +81,10 @@ def main() -> int:
     env.setdefault("PORT", "5000")
     # Procfile commands name `gunicorn` and `python`: they must be this venv's.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    problem = config_problem(env)
+    if problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 2
     for note in demo_defaults(env):
         print(f"smsline: no Twilio account: {note}", flush=True)
 

@@ -32,7 +32,9 @@ def _signed() -> bool:
         # Simulator only: no account, so nothing to verify against (warned at start). A line on the phone
         # alone takes no Twilio webhooks at all: unsigned, they could be anyone's.
         return not settings.android_configured
-    base = settings.public_url or request.url_root.rstrip("/")
+    if not settings.public_url:
+        return False  # config.validate refuses this: a signature never covers the Host header a client sent
+    base = settings.public_url
     url = base + request.full_path.rstrip("?") if request.query_string else base + request.path
     validator = RequestValidator(settings.twilio_auth_token)
     return validator.validate(url, request.form.to_dict(flat=True), request.headers.get("X-Twilio-Signature", ""))

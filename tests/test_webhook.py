@@ -16,7 +16,8 @@ PUBLIC = "https://line.example.org"
 
 @pytest.fixture
 def signed_world(make_world):
-    return make_world({"twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": TOKEN, "public_url": PUBLIC})
+    return make_world({"twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": TOKEN, "public_url": PUBLIC,
+                       "twilio_from_number": "+15005550006"})
 
 
 def _signed_post(w: World, path: str, form: dict, url: str | None = None):
