@@ -9,7 +9,7 @@ LONG_LIMIT = 459
 # Texts that may take up to three segments; every other key is one SMS.
 LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
-        "report_forward", "report_warning", "broadcast", "rights"}
+        "report_forward", "report_warning", "broadcast", "rights", "sos_reminder"}
 
 # Free-text fields that may be shortened to make a text fit.
 SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion")
@@ -201,6 +201,12 @@ EN = {
     "card_nothing": "No new card is waiting. Send CARD and the text first.",
     "part_ids": " Screens: {list}.",
     "part_more": " and {count} more",
+    # abuse: one invitation per pending request, repeated SOS, floods
+    "invite_waiting": "An invitation to {number} is already waiting for a reply. It lapses in {count} day(s) "
+                      "if unanswered.",
+    "sos_reminder": "{network}: {member} still asks for help ({alert_at}).{note_part} "
+                    "Call or text them now. Reply ACK when you are on it.",
+    "slow_down": "Too many texts in a minute: please wait a little. OK and SOS always work.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -12,12 +13,13 @@ from .bootstrap import DEFAULT, HIGH, Line
 from .commands import Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
-from .store import DAY, Keys, Sender
+from .store import DAY, LAPSED_TTL, Keys, Sender
 
 log = logging.getLogger(__name__)
 
 INVITES_PER_DAY = 10  # a member's buddy invitations; enough for real use, too few to spam with
 ORGANIZER_INVITES_PER_DAY = 500  # organizers enroll whole networks
+INVITATIONS_RECEIVED_PER_DAY = 3  # invitations one number may be sent a day, whoever sends them
 MAX_ALIAS = 20
 ALIAS_WORDS = ("Robin", "Sky", "River", "Sage", "Wren", "Jay", "Rowan", "Ash", "Fern", "Lark", "Reed", "Quinn")
 
@@ -481,7 +483,8 @@ def dispatch(ctx: Ctx) -> None:
     cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
     need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
-    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO"):
+    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN"):
+        # JOIN, YES and NO too: a number whose record outlived its invitation hears what a new number hears.
         h_stranger(ctx)
     elif role == "contact" and need != "any":
         ctx.reply("help_buddy")
@@ -497,7 +500,7 @@ def _role(ctx: Ctx) -> str:
         return "organizer"
     if ctx.is_member:
         return "member"
-    if ctx.pid and (ctx.store.buddy_of(ctx.pid) or _pending_invites(ctx)):
+    if ctx.pid and (_is_buddy(ctx) or _pending_invites(ctx)):
         return "contact"
     return "stranger"
 
@@ -710,6 +713,24 @@ def _invite_allowed(ctx: Ctx) -> bool:
     return False
 
 
+def _invitee_refused(ctx: Ctx, number: str) -> bool:
+    """An opted-out number, or one invited too often today, gets the cap's own reply.
+
+    So an inviter cannot tell whether a number has sent STOP. Checked after the inviter's own cap,
+    which a capped inviter therefore hears for every number.
+    """
+    store = ctx.store
+    if store.opted_out(number) or not store.hit(store.number_hash(number), "invited", INVITATIONS_RECEIVED_PER_DAY, DAY):
+        ctx.reply("rate_limited")
+        return True
+    return False
+
+
+def _reply_waiting(ctx: Ctx, number: str, left: float) -> None:
+    """An invitation to this number already waits: say so, and when it lapses, instead of sending another."""
+    ctx.reply("invite_waiting", number=mask(number), count=max(1, math.ceil(left / DAY)))
+
+
 def _send_now(ctx: Ctx, pid: str, key: str, uid: str, **fields) -> None:
     o = outgoing(ctx.line, pid, key, fields, ctx.now, uid, member=ctx.pid)
     if o:
@@ -721,14 +742,22 @@ def h_add(ctx: Ctx) -> None:
     if not number:
         return
     store = ctx.store
-    pid = store.ensure_person(number)
-    if store.is_member(pid):
+    pid = store.pid_for(number)  # nothing is written before the caps are checked
+    if pid and store.is_member(pid):
         ctx.reply("add_already", number=mask(number))
         return
-    if not _invite_allowed(ctx):
+    left = store.invite_left(Keys.member_invite, pid) if pid else 0
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
     alias = _alias(ctx.cmd.text)
-    store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    pid = store.ensure_person(number)
+    left = store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    if left:
+        _reply_waiting(ctx, number, left)  # a concurrent ADD of the same number invited first
+        return
     _send_now(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
     ctx.reply("add_ok", number=mask(number))
 
@@ -775,10 +804,21 @@ def h_remove(ctx: Ctx) -> None:
 
 def h_organizer(ctx: Ctx) -> None:
     number = _number_arg(ctx, "organizer_usage")
-    if not number or not _invite_allowed(ctx):
+    if not number:
         return
-    pid = ctx.store.ensure_person(number)
-    ctx.store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    store = ctx.store
+    pid = store.pid_for(number)
+    left = store.invite_left(Keys.organizer_invite, pid) if pid else 0
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
+        return
+    pid = store.ensure_person(number)
+    left = store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
     _send_now(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
     ctx.reply("organizer_invited", number=mask(number))
 
@@ -806,23 +846,37 @@ def h_buddy(ctx: Ctx) -> None:
     if number == ctx.number:
         ctx.reply("buddy_self")
         return
-    bpid = store.ensure_person(number)
-    link = store.buddy_links(ctx.pid).get(bpid)
-    if link and link.get("status") == "confirmed":
-        ctx.reply("buddy_already", number=mask(number))
-        return
-    if store.declined(bpid, ctx.pid) or store.opted_out(number):
-        ctx.reply("buddy_blocked")
-        return
-    if not _invite_allowed(ctx):
+    store.lapse_buddy_invites(ctx.now)
+    bpid = store.pid_for(number)  # read only: nothing is written before the caps are checked
+    if bpid:
+        link = store.buddy_links(ctx.pid).get(bpid)
+        if link and link.get("status") == "confirmed":
+            ctx.reply("buddy_already", number=mask(number))
+            return
+        lapses = store.buddy_invite_lapses(ctx.pid, bpid) if link else None
+        if lapses and lapses > ctx.now:
+            _reply_waiting(ctx, number, lapses - ctx.now)
+            return
+        if store.declined(bpid, ctx.pid):
+            ctx.reply("buddy_blocked")  # they said NO to this member, who was told so
+            return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
     name = _alias(ctx.cmd.text)
-    store.set_buddy(ctx.pid, bpid, "pending", name, ctx.now)
+    bpid = store.ensure_person(number)
+    state, lapses = store.invite_buddy(ctx.pid, bpid, number, name, ctx.now)
+    if state == "confirmed":
+        ctx.reply("buddy_already", number=mask(number))
+        return
+    if state == "waiting":
+        _reply_waiting(ctx, number, lapses - ctx.now)  # a concurrent BUDDY of the same number invited first
+        return
     _send_now(ctx, bpid, "invite_buddy", f"inv-b-{ctx.pid}-{bpid}-{int(ctx.now)}")
     ctx.reply("buddy_invited", number=mask(number))
 
 
 def h_buddies(ctx: Ctx) -> None:
+    ctx.store.lapse_buddy_invites(ctx.now)
     links = ctx.store.buddy_links(ctx.pid)
     if not links:
         ctx.reply("buddies_none")
@@ -845,6 +899,7 @@ def h_unbuddy(ctx: Ctx) -> None:
         return
     confirmed = ctx.store.buddy_links(ctx.pid)[bpid].get("status") == "confirmed"
     ctx.store.drop_buddy(ctx.pid, bpid)
+    ctx.store.settle(bpid, LAPSED_TTL, number)  # kept only if they still serve another member
     if confirmed:
         _send_now(ctx, bpid, "unbuddied", f"unb-{ctx.pid}-{bpid}-{int(ctx.now)}")
     ctx.reply("unbuddy_ok", number=mask(number))
@@ -863,6 +918,7 @@ def _pending_invites(ctx: Ctx) -> list[tuple[str, str]]:
     """Everything this number could say YES to, oldest first: (kind, member pid or inviter)."""
     out = []
     store = ctx.store
+    store.lapse_buddy_invites(ctx.now)
     if not store.is_member(ctx.pid) and store.invitation(Keys.member_invite, ctx.pid):
         out.append(("member", ""))
     if not store.is_organizer(ctx.pid) and store.invitation(Keys.organizer_invite, ctx.pid):
@@ -946,6 +1002,7 @@ def h_no(ctx: Ctx) -> None:
             enqueue_texts(ctx.line, [o])
     else:
         ctx.line.redis.delete((Keys.member_invite if kind == "member" else Keys.organizer_invite).format(pid=ctx.pid))
+    store.settle(ctx.pid, LAPSED_TTL, ctx.number)  # a declined record lapses unless it is kept for another link
     ctx.reply("buddy_no")
 
 
@@ -1088,7 +1145,10 @@ def h_wipe(ctx: Ctx) -> None:
                 enqueue_texts(ctx.line, [o])
     # The reply is rendered before the person's language is erased with everything else.
     ctx.reply("wipe_done")
+    former = list(store.buddy_links(ctx.pid))
     store.wipe(ctx.pid, ctx.number)
+    for b in former:
+        store.settle(b, LAPSED_TTL)  # their records lapse unless they serve another member
 
 
 HANDLERS = {

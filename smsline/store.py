@@ -13,6 +13,8 @@ from .session import Timer
 
 P = "sl:"
 DAY = 86400
+INVITE_TTL = 7 * DAY   # an unanswered invitation, and the record of a number that only was invited
+LAPSED_TTL = 30 * DAY  # the record of a number that declined, was unbuddied or was removed
 
 
 class Keys:
@@ -22,6 +24,7 @@ class Keys:
     organizers = P + "organizers"       # set of organizer pids
     member_invite = P + "inv:m:{pid}"   # hash: by, alias, at  (expires)
     organizer_invite = P + "inv:o:{pid}"
+    buddy_invites = P + "inv:b"         # zset "member:buddy" -> when that pending buddy link lapses
     buddies = P + "b:{pid}"             # hash buddy pid -> json {status, name, at}
     buddy_of = P + "bof:{pid}"          # hash member pid -> status (pending/confirmed)
     declined = P + "bno:{pid}"          # set of member pids this person said NO to
@@ -35,6 +38,7 @@ class Keys:
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
     rate = P + "rl:{pid}:{kind}"
+    flood = P + "fl:{h}"                # texts from a keyed hash of a number this minute (expires)
     optout = P + "optout"               # set of keyed hashes of numbers that opted out
     stranger = P + "str:{h}"            # neutral reply already given to this unknown number
     heartbeat = P + "heartbeat"         # last sweep by a worker running the scheduler
@@ -83,6 +87,98 @@ end
 return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call('SISMEMBER', KEYS[3], pid),
         redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
 """
+# Every record about a person either has an owner or expires. A member, or a confirmed buddy of a
+# member, is kept (no expiry). Anyone else (an invitee, someone who declined, was unbuddied or was
+# removed) lapses: their record, number lookup, links and declines expire together, after at least
+# ARGV[2] seconds. When they become a member or a buddy again, the expiry is lifted in the same script.
+# Links to a member whose record is gone are dropped on the way. KEYS: number lookup, members set.
+SETTLE_FN = """
+local function settle(pid, nkey, members, ttl, prefix)
+  local keys = {prefix .. 'p:' .. pid, nkey, prefix .. 'b:' .. pid, prefix .. 'bof:' .. pid, prefix .. 'bno:' .. pid}
+  local kept = redis.call('SISMEMBER', members, pid) == 1
+  local links = redis.call('HGETALL', keys[4])
+  for i = 1, #links, 2 do
+    if redis.call('EXISTS', prefix .. 'p:' .. links[i]) == 0 then
+      redis.call('HDEL', keys[4], links[i])
+    elseif links[i + 1] == 'confirmed' and redis.call('SISMEMBER', members, links[i]) == 1 then
+      kept = true
+    end
+  end
+  for _, k in ipairs(keys) do
+    if kept then
+      redis.call('PERSIST', k)
+    elseif ttl > 0 then
+      local left = redis.call('TTL', k)
+      if left == -1 or (left >= 0 and left < ttl) then redis.call('EXPIRE', k, ttl) end
+    end
+  end
+  return kept and 1 or 0
+end
+"""
+SETTLE = SETTLE_FN + "return settle(ARGV[1], KEYS[1], KEYS[2], tonumber(ARGV[2]), ARGV[3])"
+# The person id for a number, creating a bare record on first sight; then settle its lifetime.
+ENSURE = SETTLE_FN + """
+local pid = redis.call('GET', KEYS[1])
+if not pid then
+  pid = ARGV[1]
+  redis.call('SET', KEYS[1], pid)
+end
+if redis.call('HSETNX', ARGV[4] .. 'p:' .. pid, 'number', ARGV[2]) == 1 then
+  redis.call('HSETNX', ARGV[4] .. 'p:' .. pid, 'lang', 'en')
+end
+settle(pid, KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[4])
+return pid
+"""
+# A member or organizer invitation, once per pending request: returns 0 when this call invited,
+# else the seconds the waiting invitation has left. KEYS: the invitation.
+INVITE = """
+local left = redis.call('TTL', KEYS[1])
+if left ~= -2 then
+  return math.max(left, 1)
+end
+redis.call('HSET', KEYS[1], 'by', ARGV[1], 'alias', ARGV[2], 'at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 0
+"""
+# A buddy invitation, once per pending request. KEYS: member's links, buddy's links, lapse index, buddy's
+# number lookup, members. ARGV: buddy, member, link json, lapses at, now, ttl, prefix.
+# Returns {'invited'}, {'confirmed'} or {'waiting', lapses at}; the invitee's records live at least ttl.
+INVITE_BUDDY = SETTLE_FN + """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local pair = ARGV[2] .. ':' .. ARGV[1]
+if cur then
+  if cjson.decode(cur).status == 'confirmed' then
+    return {'confirmed'}
+  end
+  local lapses = redis.call('ZSCORE', KEYS[3], pair)
+  if lapses and tonumber(lapses) > tonumber(ARGV[5]) then
+    return {'waiting', lapses}
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], 'pending')
+redis.call('ZADD', KEYS[3], ARGV[4], pair)
+settle(ARGV[1], KEYS[4], KEYS[5], tonumber(ARGV[6]), ARGV[7])
+return {'invited'}
+"""
+# Pending buddy links past their time: drop both sides (unless answered meanwhile). KEYS: lapse index.
+LAPSE_BUDDY_INVITES = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, pair in ipairs(due) do
+  local sep = string.find(pair, ':', 1, true)
+  local member, buddy = string.sub(pair, 1, sep - 1), string.sub(pair, sep + 1)
+  local bkey, ofkey = ARGV[3] .. 'b:' .. member, ARGV[3] .. 'bof:' .. buddy
+  local cur = redis.call('HGET', bkey, buddy)
+  if cur and cjson.decode(cur).status == 'pending' then
+    redis.call('HDEL', bkey, buddy)
+  end
+  if redis.call('HGET', ofkey, member) == 'pending' then
+    redis.call('HDEL', ofkey, member)
+  end
+  redis.call('ZREM', KEYS[1], pair)
+end
+return #due
+"""
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
 
 
@@ -110,6 +206,11 @@ class Store:
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
+        self._settle = redis.register_script(SETTLE)
+        self._ensure = redis.register_script(ENSURE)
+        self._invite = redis.register_script(INVITE)
+        self._invite_buddy = redis.register_script(INVITE_BUDDY)
+        self._lapse_buddy_invites = redis.register_script(LAPSE_BUDDY_INVITES)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -149,18 +250,25 @@ class Store:
         """What a repeated delivery of this MessageSid gets back."""
         self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
 
-    def ensure_person(self, number: str) -> str:
-        """The person id for a number, creating a bare record on first sight."""
-        h = self.number_hash(number)
-        key = Keys.by_number.format(h=h)
-        pid = self.r.get(key)
-        if pid:
-            return pid.decode()
-        new = secrets.token_hex(8)
-        if self.r.set(key, new, nx=True):
-            self.r.hset(Keys.person.format(pid=new), mapping={"number": number, "lang": "en"})
-            return new
-        return self.r.get(key).decode()
+    def ensure_person(self, number: str, ttl: int = INVITE_TTL) -> str:
+        """The person id for a number, creating a bare record on first sight.
+
+        A record that is not kept (member, or buddy of one) lives at least ttl seconds from now.
+        """
+        keys = [Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        return self._ensure(keys=keys, args=[secrets.token_hex(8), number, ttl, P]).decode()
+
+    def settle(self, pid: str, ttl: int = 0, number: str | None = None) -> bool:
+        """Keep a member's or buddy's records (lift any expiry), or let anyone else's lapse after ttl.
+
+        Returns True when the person is kept.
+        """
+        number = number or self.r.hget(Keys.person.format(pid=pid), "number")
+        if not number:
+            return False
+        number = number.decode() if isinstance(number, bytes) else number
+        keys = [Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        return bool(self._settle(keys=keys, args=[pid, ttl, P]))
 
     def set_fields(self, pid: str, **fields) -> None:
         self.r.hset(Keys.person.format(pid=pid), mapping={k: str(v) for k, v in fields.items()})
@@ -185,6 +293,10 @@ class Store:
             pipe.hset(Keys.person.format(pid=pid), "joined", str(now))
             pipe.delete(Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid))
             pipe.execute()
+        # A member's records, and those of the buddies who confirmed for them, are kept from now on.
+        self.settle(pid)
+        for b in self.confirmed_buddies(pid):
+            self.settle(b)
 
     def unenroll(self, pid: str) -> None:
         with self.r.pipeline() as pipe:
@@ -192,12 +304,20 @@ class Store:
             pipe.srem(Keys.organizers, pid)
             pipe.hdel(Keys.person.format(pid=pid), "joined", "role")
             pipe.execute()
+        # A removed member's records lapse, and so do their buddies' unless they still serve another member.
+        self.settle(pid, LAPSED_TTL)
+        for b in self.confirmed_buddies(pid):
+            self.settle(b, LAPSED_TTL)
 
     # Invitations ------------------------------------------------------------
-    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = 7 * DAY) -> None:
-        key = kind_key.format(pid=pid)
-        self.r.hset(key, mapping={"by": by, "alias": alias, "at": str(now)})
-        self.r.expire(key, ttl)
+    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = INVITE_TTL) -> int:
+        """Invite once per pending request: 0 when this call invited, else the seconds the waiting one has left."""
+        return int(self._invite(keys=[kind_key.format(pid=pid)], args=[by, alias, repr(now), ttl]))
+
+    def invite_left(self, kind_key: str, pid: str) -> int:
+        """Seconds a waiting invitation has left; 0 when none waits."""
+        left = self.r.ttl(kind_key.format(pid=pid))
+        return max(left, 1) if left != -2 else 0
 
     def invitation(self, kind_key: str, pid: str) -> dict | None:
         raw = self.r.hgetall(kind_key.format(pid=pid))
@@ -216,12 +336,35 @@ class Store:
         with self.r.pipeline() as pipe:
             pipe.hset(Keys.buddies.format(pid=member), buddy, json.dumps({"status": status, "name": name, "at": now}))
             pipe.hset(Keys.buddy_of.format(pid=buddy), member, status)
+            if status == "confirmed":
+                pipe.zrem(Keys.buddy_invites, f"{member}:{buddy}")
             pipe.execute()
+        if status == "confirmed":
+            self.settle(buddy)
+
+    def invite_buddy(self, member: str, buddy: str, number: str, name: str, now: float) -> tuple[str, float | None]:
+        """A pending buddy link, once per pending request: ('invited'|'confirmed'|'waiting', lapses at)."""
+        lapses = now + INVITE_TTL
+        link = json.dumps({"status": "pending", "name": name, "at": now})
+        keys = [Keys.buddies.format(pid=member), Keys.buddy_of.format(pid=buddy), Keys.buddy_invites,
+                Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        out = self._invite_buddy(keys=keys, args=[buddy, member, link, repr(lapses), repr(now), INVITE_TTL, P])
+        state = out[0].decode()
+        return state, (float(out[1]) if len(out) > 1 else lapses if state == "invited" else None)
+
+    def buddy_invite_lapses(self, member: str, buddy: str) -> float | None:
+        """When a pending buddy invitation lapses, or None."""
+        return self.r.zscore(Keys.buddy_invites, f"{member}:{buddy}")
+
+    def lapse_buddy_invites(self, now: float, limit: int = 500) -> int:
+        """Drop pending buddy links older than INVITE_TTL; returns how many lapsed."""
+        return int(self._lapse_buddy_invites(keys=[Keys.buddy_invites], args=[repr(now), limit, P]))
 
     def drop_buddy(self, member: str, buddy: str) -> None:
         with self.r.pipeline() as pipe:
             pipe.hdel(Keys.buddies.format(pid=member), buddy)
             pipe.hdel(Keys.buddy_of.format(pid=buddy), member)
+            pipe.zrem(Keys.buddy_invites, f"{member}:{buddy}")
             pipe.execute()
 
     def buddy_of(self, buddy: str) -> dict[str, str]:

@@ -224,4 +224,10 @@ TEXTS = {
     "label_organizer": "para organizar",
     "days": "lun mar mie jue vie sab dom",
     "clock": "24h",
+    # abuse: one invitation per pending request, repeated SOS, floods
+    "invite_waiting": "Ya hay una invitacion para {number} esperando respuesta. Vence en {count} dia(s) si no "
+                      "responde.",
+    "sos_reminder": "{network}: {member} sigue pidiendo ayuda ({alert_at}).{note_part} "
+                    "Llama o escribe ya. Responde ACK (o VOY) cuando te estes encargando.",
+    "slow_down": "Demasiados mensajes en un minuto: espera un poco. OK y SOS siempre funcionan.",
 }
