@@ -430,6 +430,20 @@ class Ctx:
 
 
 READ_ONLY = frozenset({"HELP", "STATUS"})
+FLOOD_PER_MINUTE = 20  # texts a minute from one number before the ones that cannot matter are held back
+FLOOD_EXEMPT = frozenset({"SOS", "ACK", "OPTOUT", "OPTIN"})
+
+
+def flood_exempt(cmd: Command) -> bool:
+    """Texts a flood limit never holds back: OK, SOS (and its typos), ACK, STOP/START, anything ending a timer."""
+    return cmd.name in FLOOD_EXEMPT or covert.is_end_attempt(cmd) or (cmd.name == "UNKNOWN" and cmd.word in SOS_TYPOS)
+
+
+def flood_reply(sender: Sender) -> list[str]:
+    """A text held back by the flood limit: one short reply a window says why; the rest get nothing new."""
+    if not sender.first_held:
+        return []
+    return [messages.render("slow_down", sender.person.get("lang", "en"))]
 
 
 def reads_only(body: str, sender: Sender | None = None, cmd: Command | None = None) -> Command | None:

@@ -15,6 +15,7 @@ P = "sl:"
 DAY = 86400
 INVITE_TTL = 7 * DAY   # an unanswered invitation, and the record of a number that only was invited
 LAPSED_TTL = 30 * DAY  # the record of a number that declined, was unbuddied or was removed
+KEPT_SECONDS = 2 * DAY  # an inbound MessageSid is remembered this long: Twilio redelivers within minutes
 
 
 class Keys:
@@ -72,20 +73,45 @@ end
 return 0
 """
 # An inbound text in one round trip: claim its MessageSid (ARGV[1], the claim's lifetime, is '' when the
-# text has none), then read the sender: person id, record, member and organizer flags, timer. A repeated
-# MessageSid reads nothing and gets back what the first delivery stored. The record and timer keys are
-# built from the person id found here, so they cannot be passed in KEYS (fine on one Redis, not a cluster).
+# text has none), count it against its number's flood window, then read the sender: person id, record,
+# member and organizer flags, timer. A repeated MessageSid reads nothing and gets back what the first
+# delivery stored. The record and timer keys are built from the person id found here, so they cannot be
+# passed in KEYS (fine on one Redis, not a cluster).
+# Two kinds of text are settled here for good, their claim kept at once as "[]" for ARGV[5] seconds, so a
+# redelivery or a replay of a captured request gets nothing new:
+#  - a question (ARGV[4] is '1': HELP or STATUS) from a member without covert words, answered at once;
+#  - past ARGV[7] texts in ARGV[6] seconds from one number, a text that is not exempt (ARGV[8] is '1' for
+#    OK, SOS, ACK, STOP and anything that could end a timer) from a number without covert words. Such a
+#    text returns {2, whether this is the first one held back in the window, the sender's language}.
 INBOUND = """
-if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
+local claim = ARGV[1] ~= ''
+if claim and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
   return {0, redis.call('GET', KEYS[1])}
 end
+local n = 0
+if ARGV[7] ~= '' then
+  n = redis.call('HINCRBY', KEYS[5], 'n', 1)
+  if n == 1 then redis.call('EXPIRE', KEYS[5], ARGV[6]) end
+end
 local pid = redis.call('GET', KEYS[2])
+local pkey = pid and (ARGV[2] .. pid)
+local member, organizer, covert = 0, 0, false
+if pid then
+  member, organizer = redis.call('SISMEMBER', KEYS[3], pid), redis.call('SISMEMBER', KEYS[4], pid)
+  covert = redis.call('HEXISTS', pkey, 'safe_hash') == 1 or redis.call('HEXISTS', pkey, 'duress_hash') == 1
+end
+local limited = ARGV[7] ~= '' and n > tonumber(ARGV[7]) and ARGV[8] ~= '1' and not covert
+if claim and (limited or (ARGV[4] == '1' and (member == 1 or organizer == 1) and not covert)) then
+  redis.call('SET', KEYS[1], '[]', 'EX', ARGV[5])
+end
+if limited then
+  return {2, redis.call('HSETNX', KEYS[5], 'told', 1), pid and redis.call('HGET', pkey, 'lang') or false}
+end
 if not pid then
   return {1}
 end
 -- The person's fields as one JSON string: one reply element to parse instead of two per field.
-return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call('SISMEMBER', KEYS[3], pid),
-        redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
+return {1, pid, cjson.encode(redis.call('HGETALL', pkey)), member, organizer, redis.call('GET', ARGV[3] .. pid)}
 """
 # Every record about a person either has an owner or expires. A member, or a confirmed buddy of a
 # member, is kept (no expiry). Anyone else (an invitee, someone who declined, was unbuddied or was
@@ -191,6 +217,8 @@ class Sender:
     member: bool = False
     organizer: bool = False
     timer_raw: bytes | None = None  # parsed only by the commands that show the timer
+    held: bool = False  # past its number's flood limit: answered from the cheap path, not handled
+    first_held: bool = False  # the first text held back in this window (it gets the one slow-down reply)
 
     @property
     def timer(self) -> Timer | None:
@@ -224,17 +252,27 @@ class Store:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
-    def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY) -> tuple[Sender | None, bytes | None]:
+    def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
+                      exempt: bool = True, flood_limit: int = 0,
+                      flood_window: int = 60) -> tuple[Sender | None, bytes | None]:
         """Claim an inbound MessageSid and read its sender, in one round trip.
 
         Returns (sender, None) for a first delivery or a text without a MessageSid, and
         (None, what keep_reply stored) for a repeat: b"" while the first is still being handled.
+        A question (HELP, STATUS) from a member without covert words is settled with its claim; so is
+        a text past flood_limit in flood_window seconds that is not exempt (sender.held). flood_limit 0
+        counts nothing.
         """
-        keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=self.number_hash(number)),
-                Keys.members, Keys.organizers]
-        out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX])
+        h = self.number_hash(number)
+        keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=h), Keys.members, Keys.organizers,
+                Keys.flood.format(h=h)]
+        out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX, int(question),
+                                             KEPT_SECONDS, flood_window, flood_limit or "", int(exempt)])
         if not out[0]:
             return None, out[1]
+        if out[0] == 2:
+            lang = out[2].decode() if out[2] else "en"
+            return Sender(person={"lang": lang}, held=True, first_held=bool(out[1])), None
         if len(out) == 1:
             return Sender(), None
         _, pid, flat, member, organizer, timer_raw = out
@@ -246,7 +284,7 @@ class Store:
         """The sender of a text that has no MessageSid to claim."""
         return self.claim_inbound("", number)[0]
 
-    def keep_reply(self, sid: str, replies: list[str], ttl: int = 2 * DAY) -> None:
+    def keep_reply(self, sid: str, replies: list[str], ttl: int = KEPT_SECONDS) -> None:
         """What a repeated delivery of this MessageSid gets back."""
         self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
 

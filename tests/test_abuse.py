@@ -171,7 +171,11 @@ def test_no_key_outside_the_known_global_ones_is_left_without_expiry_after_the_f
 def test_300_buddy_commands_add_no_more_records_than_invitations_allowed(network):
     w = network
     before = len(list(w.redis.scan_iter("sl:p:*")))
-    replies = [w.reply(MEMBER, f"BUDDY +1415556{i:04d}") for i in range(300)]
+    flood = Keys.flood.format(h=w.line.store.number_hash(MEMBER))
+    replies = []
+    for i in range(300):
+        w.redis.delete(flood)  # spread out over hours, as if: this pins the caps, not the flood limit
+        replies.append(w.reply(MEMBER, f"BUDDY +1415556{i:04d}"))
     sent = sum("Invitation sent" in r for r in replies)
     assert sent == service.INVITES_PER_DAY - 1  # the fixture's own invitation used one
     assert len(list(w.redis.scan_iter("sl:p:*"))) - before == sent
@@ -272,3 +276,105 @@ def test_a_number_with_a_non_member_record_gets_exactly_the_stranger_replies(net
     never_seen = _conversation(w, STRANGER)
     assert [[r.encode() for r in rs] for rs in with_record] == [[r.encode() for r in rs] for rs in never_seen]
     assert w.take(other) == w.take(STRANGER) == []
+
+
+# 5. Read-only texts are deduplicated --------------------------------------------------------------
+
+def test_a_replayed_status_never_shows_the_timer_and_note_as_they_are_now(network):
+    """A captured STATUS (same MessageSid) replayed after a new START gets nothing: not the new end nor note."""
+    w = network
+    sid = "SM" + "a" * 32
+    first = w.post(MEMBER, "STATUS", sid=sid)
+    assert b"No timer" in first.data or b"no timer" in first.data.lower()
+    w.text(MEMBER, "START 90 Motel 6 room 12")
+    replay = w.post(MEMBER, "STATUS", sid=sid)
+    assert replay.status_code == 200 and b"<Message>" not in replay.data and b"Motel" not in replay.data
+    assert w.redis.ttl(Keys.seen.format(sid=sid)) > DAY  # as long as any claim: Twilio redelivers within that
+
+
+def test_a_replayed_help_from_a_member_with_covert_words_gets_the_first_reply(network):
+    """A screened member's question takes the careful path: the first reply is kept and given back."""
+    w = network
+    w.text(MEMBER, "SAFEWORD bluebird")
+    sid = "SM" + "b" * 32
+    first = w.post(MEMBER, "HELP", sid=sid).data
+    w.text(MEMBER, "START 30 bluebird")
+    assert w.post(MEMBER, "HELP", sid=sid).data == first
+
+
+# 6. Floods -------------------------------------------------------------------------------------
+
+def test_thirty_sos_in_a_row_make_one_round_and_one_reminder_to_those_who_have_not_acked(network):
+    w = network
+    w.text(MEMBER, f"BUDDY {BUDDY2} Lee")
+    w.text(BUDDY2, "YES")
+    w.take(MEMBER)
+    w.take(BUDDY2)
+    replies = []
+    for i in range(30):
+        replies.append(w.reply(MEMBER, "SOS" if i != 1 else "SOS blue car"))
+        if i == 0:
+            w.text(BUDDY, "ACK")
+        w.now += 1
+    assert all("Alert sent" in r for r in replies)
+    sam, lee = w.take(BUDDY), w.take(BUDDY2)
+    assert len(sam) == 1 + 0 and "asked for help" in sam[0]  # Sam ACKed: no reminder
+    assert len(lee) == 3, lee  # the alert, Sam is on it, one reminder
+    assert "still asks for help" in lee[2] and "blue car" in lee[2]
+    assert w.timer(MEMBER).round == 1
+    # After the minute, an SOS is a new round to everyone again.
+    w.now += 60
+    w.text(MEMBER, "SOS")
+    assert w.timer(MEMBER).round == 2 and len(w.take(BUDDY)) == 1 and len(w.take(BUDDY2)) == 1
+
+
+def _flood(w, number: str, body: str, n: int) -> list[list[str]]:
+    w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(number)))  # a fresh minute
+    return [w.text(number, body) for _ in range(n)]
+
+
+def test_a_flood_from_one_number_is_held_back_after_the_limit_with_one_short_reply(network):
+    w = network
+    limit = service.FLOOD_PER_MINUTE
+    replies = _flood(w, MEMBER, "BUDDIES", limit + 30)
+    assert all(len(r) == 1 and "Sam" in r[0] for r in replies[:limit])
+    assert len(replies[limit]) == 1 and "Too many texts" in replies[limit][0]
+    assert all(r == [] for r in replies[limit + 1:])
+
+
+@pytest.mark.parametrize("body", ["OK", "SOS", "START 30", "EXTEND 10", "safe", "ACK", "STOP"])
+def test_a_flood_never_holds_back_ok_sos_ack_stop_or_anything_that_ends_a_timer(network, body):
+    w = network
+    _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 5)
+    pid = w.line.store.pid_for(MEMBER)
+    sender, _ = w.line.store.claim_inbound("SM" + "e" * 32, MEMBER, exempt=service.flood_exempt(service.parse(body)),
+                                           flood_limit=service.FLOOD_PER_MINUTE)
+    assert not sender.held and sender.pid == pid
+
+
+def test_a_member_flooding_still_gets_ok_and_sos_acted_on(network):
+    w = network
+    w.text(MEMBER, "START 30 cafe")
+    _flood(w, MEMBER, "hello", service.FLOOD_PER_MINUTE + 10)
+    assert "timer is ended" in w.reply(MEMBER, "OK")
+    assert not w.timer(MEMBER).live
+    w.take(BUDDY)
+    assert "Alert sent" in w.reply(MEMBER, "SOS")
+    assert len(w.take(BUDDY)) == 1
+
+
+def test_a_member_with_covert_words_is_never_held_back(network):
+    """Any text of theirs may carry the duress word, so each is screened in full."""
+    w = network
+    w.text(MEMBER, "DURESS tulip")
+    w.text(MEMBER, "START 30")
+    _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 5)
+    w.take(BUDDY)
+    w.text(MEMBER, "BUDDIES tulip")
+    assert w.timer(MEMBER).covert and len(w.take(BUDDY)) == 1
+
+
+def test_the_flood_limit_is_per_number(network):
+    w = network
+    _flood(w, "+14155550999", "hello", service.FLOOD_PER_MINUTE + 5)
+    assert "Sam" in w.reply(MEMBER, "BUDDIES")
