@@ -271,7 +271,9 @@ def round_commands(pid: str, t: session.Timer, a: Alert, now: float) -> list[lis
     hset = ["HSET", dkey, f"r{a.round}", json.dumps(spec)]
     for rid in a.to:
         hset += [f"{a.round}:{rid}", "pending"]
-    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [["SADD", Keys.alerted_for.format(pid=rid), pid] for rid in a.to]
+    # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
+    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [cmd for rid in a.to for cmd in (
+        ["SADD", Keys.alerted_for.format(pid=rid), pid], ["EXPIRE", Keys.alerted_for.format(pid=rid), 14 * DAY])]
 
 
 def _rid(field_name: str) -> str:
@@ -310,6 +312,7 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
             store.write_timer(pipe, pid, new, now)
             for o in extra:
                 pipe.sadd(Keys.alerted_for.format(pid=o), pid)
+                pipe.expire(Keys.alerted_for.format(pid=o), 14 * DAY)
             line.queues[HIGH].enqueue_call(
                 jobs.deliver_round, args=(pid, tid, rnd), pipeline=pipe, description="alert round",
                 job_id=f"{jobs.round_job_id(pid, tid, rnd)}-x{len(in_round)}", result_ttl=0, failure_ttl=DAY,

@@ -378,3 +378,11 @@ def test_the_flood_limit_is_per_number(network):
     w = network
     _flood(w, "+14155550999", "hello", service.FLOOD_PER_MINUTE + 5)
     assert "Sam" in w.reply(MEMBER, "BUDDIES")
+
+
+def test_the_index_of_alarms_that_reached_a_buddy_expires_with_the_deliveries(network):
+    """An alarm nobody ends (the member never texts OK) must not leave the buddy's index behind forever."""
+    w = network
+    w.text(MEMBER, "SOS")
+    key = Keys.alerted_for.format(pid=w.line.store.pid_for(BUDDY))
+    assert 13 * DAY < w.redis.ttl(key) <= 14 * DAY
