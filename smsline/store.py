@@ -95,23 +95,30 @@ if ARGV[7] ~= '' then
 end
 local pid = redis.call('GET', KEYS[2])
 local pkey = pid and (ARGV[2] .. pid)
-local member, organizer, covert = 0, 0, false
+local member, organizer, covert, fields = 0, 0, false, {}
 if pid then
   member, organizer = redis.call('SISMEMBER', KEYS[3], pid), redis.call('SISMEMBER', KEYS[4], pid)
-  covert = redis.call('HEXISTS', pkey, 'safe_hash') == 1 or redis.call('HEXISTS', pkey, 'duress_hash') == 1
+  fields = redis.call('HGETALL', pkey)
+  for i = 1, #fields, 2 do
+    if fields[i] == 'safe_hash' or fields[i] == 'duress_hash' then covert = true end
+  end
 end
 local limited = ARGV[7] ~= '' and n > tonumber(ARGV[7]) and ARGV[8] ~= '1' and not covert
 if claim and (limited or (ARGV[4] == '1' and (member == 1 or organizer == 1) and not covert)) then
   redis.call('SET', KEYS[1], '[]', 'EX', ARGV[5])
 end
 if limited then
-  return {2, redis.call('HSETNX', KEYS[5], 'told', 1), pid and redis.call('HGET', pkey, 'lang') or false}
+  local lang = false
+  for i = 1, #fields, 2 do
+    if fields[i] == 'lang' then lang = fields[i + 1] end
+  end
+  return {2, redis.call('HSETNX', KEYS[5], 'told', 1), lang}
 end
 if not pid then
   return {1}
 end
 -- The person's fields as one JSON string: one reply element to parse instead of two per field.
-return {1, pid, cjson.encode(redis.call('HGETALL', pkey)), member, organizer, redis.call('GET', ARGV[3] .. pid)}
+return {1, pid, cjson.encode(fields), member, organizer, redis.call('GET', ARGV[3] .. pid)}
 """
 # Every record about a person either has an owner or expires. A member, or a confirmed buddy of a
 # member, is kept (no expiry). Anyone else (an invitee, someone who declined, was unbuddied or was

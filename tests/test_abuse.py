@@ -386,3 +386,10 @@ def test_the_index_of_alarms_that_reached_a_buddy_expires_with_the_deliveries(ne
     w.text(MEMBER, "SOS")
     key = Keys.alerted_for.format(pid=w.line.store.pid_for(BUDDY))
     assert 13 * DAY < w.redis.ttl(key) <= 14 * DAY
+
+
+def test_the_slow_down_reply_is_in_the_members_language(network):
+    w = network
+    w.text(MEMBER, "LANG ES")
+    replies = _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 2)
+    assert replies[service.FLOOD_PER_MINUTE] and "Demasiados mensajes" in replies[service.FLOOD_PER_MINUTE][0]
