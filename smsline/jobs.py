@@ -381,6 +381,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
             acted += 1
     if line.redis.hlen(Keys.outbox):
         queue_drain(line, now)
+    line.store.lapse_buddy_invites(now)  # pending buddy links past their week, even if nobody looks
     return acted + resume_rounds(line, now)
 
 

@@ -13,7 +13,7 @@ LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale",
         # An organizer's overview (who has no buddy, which alarms are open) is worth up to three texts.
         "members_summary", "alerts_list",
         "report_forward", "report_warning", "broadcast", "rights",
-        "invite_member_both", "invite_buddy_both", "invite_organizer_both"}
+        "invite_member_both", "invite_buddy_both", "invite_organizer_both", "sos_reminder"}
 
 # Free-text fields that may be shortened to make a text fit.
 SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion", "what")
@@ -284,6 +284,12 @@ EN = {
     "gateway_down": "{network}: {gateway} cannot send the line's texts now. They go out through {backup}: members may get them from that number.",
     "gateway_down_alone": "{network}: {gateway} cannot send the line's texts now. Alerts are retried until it takes them; check it.",
     "gateway_up": "{network}: {gateway} sends the line's texts again.",
+    # abuse: one invitation per pending request, repeated SOS, floods
+    "invite_waiting": "An invitation to {number} is already waiting for a reply. It lapses in {count} day(s) "
+                      "if unanswered.",
+    "sos_reminder": "{network}: {member} still asks for help ({alert_at}).{note_part} "
+                    "Call or text them now. Reply ACK when you are on it.",
+    "slow_down": "Too many texts in a minute: please wait a little. OK and SOS always work.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -12,12 +13,13 @@ from .bootstrap import DEFAULT, HIGH, Line
 from .commands import Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
-from .store import DAY, Keys, Sender
+from .store import DAY, LAPSED_TTL, Keys, Sender
 
 log = logging.getLogger(__name__)
 
 INVITES_PER_DAY = 10  # a member's buddy invitations; enough for real use, too few to spam with
 ORGANIZER_INVITES_PER_DAY = 500  # organizers enroll whole networks
+INVITATIONS_RECEIVED_PER_DAY = 3  # invitations one number may be sent a day, whoever sends them
 MAX_ALIAS = 20
 # Names that are words of neither English nor Spanish (and read the same in both); aliases given before
 # are stored with the person, so they keep working.
@@ -289,7 +291,9 @@ def round_commands(pid: str, t: session.Timer, a: Alert, now: float) -> list[lis
     hset = ["HSET", dkey, f"r{a.round}", json.dumps(spec)]
     for rid in a.to:
         hset += [f"{a.round}:{rid}", "pending"]
-    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [["SADD", Keys.alerted_for.format(pid=rid), pid] for rid in a.to]
+    # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
+    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [cmd for rid in a.to for cmd in (
+        ["SADD", Keys.alerted_for.format(pid=rid), pid], ["EXPIRE", Keys.alerted_for.format(pid=rid), 14 * DAY])]
 
 
 def _rid(field_name: str) -> str:
@@ -330,6 +334,7 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
             store.write_timer(pipe, pid, new, now)
             for o in extra:
                 pipe.sadd(Keys.alerted_for.format(pid=o), pid)
+                pipe.expire(Keys.alerted_for.format(pid=o), 14 * DAY)
             line.queues[HIGH].enqueue_call(
                 jobs.deliver_round, args=(pid, tid, rnd), pipeline=pipe, description="alert round",
                 job_id=f"{jobs.round_job_id(pid, tid, rnd)}-x{len(in_round)}", result_ttl=0, failure_ttl=DAY,
@@ -458,6 +463,20 @@ class Ctx:
 
 
 READ_ONLY = frozenset({"HELP", "STATUS"})
+FLOOD_PER_MINUTE = 20  # texts a minute from one number before the ones that cannot matter are held back
+FLOOD_EXEMPT = frozenset({"SOS", "ACK", "OPTOUT", "OPTIN"})
+
+
+def flood_exempt(cmd: Command) -> bool:
+    """Texts a flood limit never holds back: OK, SOS (and its typos), ACK, STOP/START, anything ending a timer."""
+    return cmd.name in FLOOD_EXEMPT or covert.is_end_attempt(cmd) or (cmd.name == "UNKNOWN" and cmd.word in SOS_TYPOS)
+
+
+def flood_reply(sender: Sender) -> list[str]:
+    """A text held back by the flood limit: one short reply a window says why; the rest get nothing new."""
+    if not sender.first_held:
+        return []
+    return [messages.render("slow_down", sender.person.get("lang", "en"))]
 
 
 def reads_only(body: str, sender: Sender | None = None, cmd: Command | None = None) -> Command | None:
@@ -524,7 +543,8 @@ def dispatch(ctx: Ctx) -> None:
     own_timer = _own_timer_handler(ctx, role, need)
     if own_timer:
         own_timer(ctx)
-    elif role == "stranger" and cmd.name not in STRANGER_COMMANDS:
+    elif role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN"):
+        # JOIN, YES and NO too: a number whose record outlived its invitation hears what a new number hears.
         h_stranger(ctx)
     elif role == "contact" and need != "any":
         ctx.reply("help_buddy")
@@ -540,7 +560,7 @@ def _role(ctx: Ctx) -> str:
         return "organizer"
     if ctx.is_member:
         return "member"
-    if ctx.pid and (ctx.store.buddy_of(ctx.pid) or _pending_invites(ctx)):
+    if ctx.pid and (_is_buddy(ctx) or _pending_invites(ctx)):
         return "contact"
     return "stranger"
 
@@ -868,6 +888,24 @@ def _invite_allowed(ctx: Ctx) -> bool:
     return False
 
 
+def _invitee_refused(ctx: Ctx, number: str) -> bool:
+    """An opted-out number, or one invited too often today, gets the cap's own reply.
+
+    So an inviter cannot tell whether a number has sent STOP. Checked after the inviter's own cap,
+    which a capped inviter therefore hears for every number.
+    """
+    store = ctx.store
+    if store.opted_out(number) or not store.hit(store.number_hash(number), "invited", INVITATIONS_RECEIVED_PER_DAY, DAY):
+        ctx.reply("rate_limited")
+        return True
+    return False
+
+
+def _reply_waiting(ctx: Ctx, number: str, left: float) -> None:
+    """An invitation to this number already waits: say so, and when it lapses, instead of sending another."""
+    ctx.reply("invite_waiting", number=mask(number), count=max(1, math.ceil(left / DAY)))
+
+
 def _send_now(ctx: Ctx, pid: str, key: str, uid: str, **fields) -> None:
     o = outgoing(ctx.line, pid, key, fields, ctx.now, uid, member=ctx.pid)
     if o:
@@ -901,14 +939,22 @@ def h_add(ctx: Ctx) -> None:
     if not number:
         return
     store = ctx.store
-    pid = store.ensure_person(number)
-    if store.is_member(pid):
+    pid = store.pid_for(number)  # nothing is written before the caps are checked
+    if pid and store.is_member(pid):
         ctx.reply("add_already", number=mask(number))
         return
-    if not _invite_allowed(ctx):
+    left = store.invite_left(Keys.member_invite, pid) if pid else 0
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
     alias = _alias(ctx.cmd.text)
-    store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    pid = store.ensure_person(number)
+    left = store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    if left:
+        _reply_waiting(ctx, number, left)  # a concurrent ADD of the same number invited first
+        return
     _send_invite(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
     ctx.reply("add_ok", number=mask(number))
 
@@ -981,15 +1027,29 @@ def remove_member(line: Line, pid: str) -> session.Timer | None:
         line.store.unenroll(pid, pipe=pipe)
         return None
 
-    return line.store.transact(pid, txn)
+    kept = line.store.transact(pid, txn)
+    if kept is None:
+        line.store.lapse_removed(pid)
+    return kept
 
 
 def h_organizer(ctx: Ctx) -> None:
     number = _number_arg(ctx, "organizer_usage")
-    if not number or not _invite_allowed(ctx):
+    if not number:
         return
-    pid = ctx.store.ensure_person(number)
-    ctx.store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    store = ctx.store
+    pid = store.pid_for(number)
+    left = store.invite_left(Keys.organizer_invite, pid) if pid else 0
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
+        return
+    pid = store.ensure_person(number)
+    left = store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    if left:
+        _reply_waiting(ctx, number, left)
+        return
     _send_invite(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
     ctx.reply("organizer_invited", number=mask(number))
 
@@ -1004,23 +1064,37 @@ def h_buddy(ctx: Ctx) -> None:
     if number == ctx.number:
         ctx.reply("buddy_self")
         return
-    bpid = store.ensure_person(number)
-    link = store.buddy_links(ctx.pid).get(bpid)
-    if link and link.get("status") == "confirmed":
-        ctx.reply("buddy_already", number=mask(number))
-        return
-    if store.declined(bpid, ctx.pid) or store.opted_out(number):
-        ctx.reply("buddy_blocked")
-        return
-    if not _invite_allowed(ctx):
+    store.lapse_buddy_invites(ctx.now)
+    bpid = store.pid_for(number)  # read only: nothing is written before the caps are checked
+    if bpid:
+        link = store.buddy_links(ctx.pid).get(bpid)
+        if link and link.get("status") == "confirmed":
+            ctx.reply("buddy_already", number=mask(number))
+            return
+        lapses = store.buddy_invite_lapses(ctx.pid, bpid) if link else None
+        if lapses and lapses > ctx.now:
+            _reply_waiting(ctx, number, lapses - ctx.now)
+            return
+        if store.declined(bpid, ctx.pid):
+            ctx.reply("buddy_blocked")  # they said NO to this member, who was told so
+            return
+    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
     name = _alias(ctx.cmd.text)
-    store.set_buddy(ctx.pid, bpid, "pending", name, ctx.now)
+    bpid = store.ensure_person(number)
+    state, lapses = store.invite_buddy(ctx.pid, bpid, number, name, ctx.now)
+    if state == "confirmed":
+        ctx.reply("buddy_already", number=mask(number))
+        return
+    if state == "waiting":
+        _reply_waiting(ctx, number, lapses - ctx.now)  # a concurrent BUDDY of the same number invited first
+        return
     _send_invite(ctx, bpid, "invite_buddy", f"inv-b-{ctx.pid}-{bpid}-{int(ctx.now)}")
     ctx.reply("buddy_invited", number=mask(number))
 
 
 def h_buddies(ctx: Ctx) -> None:
+    ctx.store.lapse_buddy_invites(ctx.now)
     links = ctx.store.buddy_links(ctx.pid)
     if not links:
         ctx.reply("buddies_none")
@@ -1047,6 +1121,7 @@ def h_unbuddy(ctx: Ctx) -> None:
         return
     confirmed = ctx.store.buddy_links(ctx.pid)[bpid].get("status") == "confirmed"
     ctx.store.drop_buddy(ctx.pid, bpid)
+    ctx.store.settle(bpid, LAPSED_TTL, number)  # kept only if they still serve another member
     if confirmed:
         _send_now(ctx, bpid, "unbuddied", f"unb-{ctx.pid}-{bpid}-{int(ctx.now)}")
     ctx.reply("unbuddy_ok", number=mask(number))
@@ -1065,6 +1140,7 @@ def _pending_invites(ctx: Ctx) -> list[tuple[str, str]]:
     """Everything this number could say YES to, oldest first: (kind, member pid or inviter)."""
     out = []
     store = ctx.store
+    store.lapse_buddy_invites(ctx.now)
     if not store.is_member(ctx.pid) and store.invitation(Keys.member_invite, ctx.pid):
         out.append(("member", ""))
     if not store.is_organizer(ctx.pid) and store.invitation(Keys.organizer_invite, ctx.pid):
@@ -1148,6 +1224,7 @@ def h_no(ctx: Ctx) -> None:
             enqueue_texts(ctx.line, [o])
     else:
         ctx.line.redis.delete((Keys.member_invite if kind == "member" else Keys.organizer_invite).format(pid=ctx.pid))
+    store.settle(ctx.pid, LAPSED_TTL, ctx.number)  # a declined record lapses unless it is kept for another link
     ctx.reply("buddy_no")
 
 
@@ -1304,7 +1381,10 @@ def h_wipe(ctx: Ctx) -> None:
                 enqueue_texts(ctx.line, [o])
     # The reply is rendered before the person's language is erased with everything else.
     ctx.reply("wipe_done")
+    former = list(store.buddy_links(ctx.pid))
     store.wipe(ctx.pid, ctx.number)
+    for b in former:
+        store.settle(b, LAPSED_TTL)  # their records lapse unless they serve another member
 
 
 HANDLERS = {

@@ -60,6 +60,7 @@ class Timer:
     covert: bool = False
     cover_end: float | None = None  # after a covert alarm: the end the phone is shown, if any
     ended_at: float | None = None
+    sos_reminded: int = 0  # the round after which a repeated SOS already reminded those who had not ACKed
 
     @property
     def live(self) -> bool:
@@ -241,8 +242,18 @@ def tick(t: Timer | None, version: int, stage: str, now: float, people: People, 
     return t, []
 
 
+SOS_REMINDER_ROUND = 200  # + the round: the one reminder a repeated SOS sends after that round
+
+
 def sos(prev: Timer | None, now: float, note: str, people: People, timing: Timing):
-    """SOS: alert now, whether or not a timer runs."""
+    """SOS: alert now, whether or not a timer runs.
+
+    Within a minute of the last round, a repeated SOS makes no new round: the first repeat reminds
+    those alerted who have not ACKed (with any new note), later ones only keep the new note.
+    """
+    if prev is not None and prev.status == ALERTING and prev.last_alert_at is not None \
+            and now - prev.last_alert_at < timing.s(1) and prev.alerted:
+        return _sos_repeat(prev, note)
     if prev is not None and prev.live:
         t = replace(prev, note=" / ".join(n for n in (prev.note, note) if n), acked_by=None, acked_at=None)
     else:
@@ -251,6 +262,19 @@ def sos(prev: Timer | None, now: float, note: str, people: People, timing: Timin
         t = Timer(tid=tid, version=version, status=ALERTING, started_at=now, ends_at=now, note=note, kind="sos")
     t, effects = _alert_round(t, now, people, timing, "sos")
     return t, [e for e in effects if not isinstance(e, Tell)] + [Reply("sos_ok" if t.alerted else "sos_nobody")]
+
+
+def _sos_repeat(t: Timer, note: str):
+    notes = [n for n in t.note.split(" / ") if n] if t.note else []
+    if note and note not in notes:
+        t = _bump(t, note=" / ".join(notes + [note]))
+    waiting = tuple(p for p in t.alerted if p != t.acked_by)
+    if t.sos_reminded == t.round or not waiting:
+        return t, [Reply("sos_ok")]
+    t = _bump(t, sos_reminded=t.round)
+    fields = {"started_at": t.started_at, "note": t.note, "round": t.round, "alert_at": t.first_alert_at}
+    return t, [Alert(round=SOS_REMINDER_ROUND + t.round, to=waiting, key="sos_reminder", fields=fields),
+               Reply("sos_ok")]
 
 
 def covert_alarm(prev: Timer | None, now: float, people: People, timing: Timing, cover_end: float | None = None):

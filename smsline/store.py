@@ -13,6 +13,9 @@ from .session import Timer
 
 P = "sl:"
 DAY = 86400
+INVITE_TTL = 7 * DAY   # an unanswered invitation, and the record of a number that only was invited
+LAPSED_TTL = 30 * DAY  # the record of a number that declined, was unbuddied or was removed
+KEPT_SECONDS = 2 * DAY  # an inbound MessageSid is remembered this long: Twilio redelivers within minutes
 
 
 class Keys:
@@ -22,6 +25,7 @@ class Keys:
     organizers = P + "organizers"       # set of organizer pids
     member_invite = P + "inv:m:{pid}"   # hash: by, alias, at  (expires)
     organizer_invite = P + "inv:o:{pid}"
+    buddy_invites = P + "inv:b"         # zset "member:buddy" -> when that pending buddy link lapses
     buddies = P + "b:{pid}"             # hash buddy pid -> json {status, name, at}
     buddy_of = P + "bof:{pid}"          # hash member pid -> status (pending/confirmed)
     declined = P + "bno:{pid}"          # set of member pids this person said NO to
@@ -37,6 +41,7 @@ class Keys:
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
     rate = P + "rl:{pid}:{kind}"
+    flood = P + "fl:{h}"                # texts from a keyed hash of a number this minute (expires)
     optout = P + "optout"               # set of keyed hashes of numbers that opted out
     stranger = P + "str:{h}"            # neutral reply already given to this unknown number
     heartbeat = P + "heartbeat"         # last sweep by a worker running the scheduler
@@ -71,20 +76,144 @@ end
 return 0
 """
 # An inbound text in one round trip: claim its MessageSid (ARGV[1], the claim's lifetime, is '' when the
-# text has none), then read the sender: person id, record, member and organizer flags, timer. A repeated
-# MessageSid reads nothing and gets back what the first delivery stored. The record and timer keys are
-# built from the person id found here, so they cannot be passed in KEYS (fine on one Redis, not a cluster).
+# text has none), count it against its number's flood window, then read the sender: person id, record,
+# member and organizer flags, timer. A repeated MessageSid reads nothing and gets back what the first
+# delivery stored. The record and timer keys are built from the person id found here, so they cannot be
+# passed in KEYS (fine on one Redis, not a cluster).
+# Two kinds of text are settled here for good, their claim kept at once as "[]" for ARGV[5] seconds, so a
+# redelivery or a replay of a captured request gets nothing new:
+#  - a question (ARGV[4] is '1': HELP or STATUS) from a member without covert words, answered at once;
+#  - past ARGV[7] texts in ARGV[6] seconds from one number, a text that is not exempt (ARGV[8] is '1' for
+#    OK, SOS, ACK, STOP and anything that could end a timer) from a number without covert words. Such a
+#    text returns {2, whether this is the first one held back in the window, the sender's language}.
 INBOUND = """
-if ARGV[1] ~= '' and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
+local claim = ARGV[1] ~= ''
+if claim and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
   return {0, redis.call('GET', KEYS[1])}
 end
+local n = 0
+if ARGV[7] ~= '' then
+  n = redis.call('HINCRBY', KEYS[5], 'n', 1)
+  if n == 1 then redis.call('EXPIRE', KEYS[5], ARGV[6]) end
+end
 local pid = redis.call('GET', KEYS[2])
+local pkey = pid and (ARGV[2] .. pid)
+local member, organizer, covert, fields = 0, 0, false, {}
+if pid then
+  member, organizer = redis.call('SISMEMBER', KEYS[3], pid), redis.call('SISMEMBER', KEYS[4], pid)
+  fields = redis.call('HGETALL', pkey)
+  for i = 1, #fields, 2 do
+    if fields[i] == 'safe_hash' or fields[i] == 'duress_hash' then covert = true end
+  end
+end
+local limited = ARGV[7] ~= '' and n > tonumber(ARGV[7]) and ARGV[8] ~= '1' and not covert
+if claim and (limited or (ARGV[4] == '1' and (member == 1 or organizer == 1) and not covert)) then
+  redis.call('SET', KEYS[1], '[]', 'EX', ARGV[5])
+end
+if limited then
+  local lang = false
+  for i = 1, #fields, 2 do
+    if fields[i] == 'lang' then lang = fields[i + 1] end
+  end
+  return {2, redis.call('HSETNX', KEYS[5], 'told', 1), lang}
+end
 if not pid then
   return {1}
 end
 -- The person's fields as one JSON string: one reply element to parse instead of two per field.
-return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call('SISMEMBER', KEYS[3], pid),
-        redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
+return {1, pid, cjson.encode(fields), member, organizer, redis.call('GET', ARGV[3] .. pid)}
+"""
+# Every record about a person either has an owner or expires. A member, or a confirmed buddy of a
+# member, is kept (no expiry). Anyone else (an invitee, someone who declined, was unbuddied or was
+# removed) lapses: their record, number lookup, links and declines expire together, after at least
+# ARGV[2] seconds. When they become a member or a buddy again, the expiry is lifted in the same script.
+# Links to a member whose record is gone are dropped on the way. KEYS: number lookup, members set.
+SETTLE_FN = """
+local function settle(pid, nkey, members, ttl, prefix)
+  local keys = {prefix .. 'p:' .. pid, nkey, prefix .. 'b:' .. pid, prefix .. 'bof:' .. pid, prefix .. 'bno:' .. pid}
+  local kept = redis.call('SISMEMBER', members, pid) == 1
+  local links = redis.call('HGETALL', keys[4])
+  for i = 1, #links, 2 do
+    if redis.call('EXISTS', prefix .. 'p:' .. links[i]) == 0 then
+      redis.call('HDEL', keys[4], links[i])
+    elseif links[i + 1] == 'confirmed' and redis.call('SISMEMBER', members, links[i]) == 1 then
+      kept = true
+    end
+  end
+  for _, k in ipairs(keys) do
+    if kept then
+      redis.call('PERSIST', k)
+    elseif ttl > 0 then
+      local left = redis.call('TTL', k)
+      if left == -1 or (left >= 0 and left < ttl) then redis.call('EXPIRE', k, ttl) end
+    end
+  end
+  return kept and 1 or 0
+end
+"""
+SETTLE = SETTLE_FN + "return settle(ARGV[1], KEYS[1], KEYS[2], tonumber(ARGV[2]), ARGV[3])"
+# The person id for a number, creating a bare record on first sight; then settle its lifetime.
+ENSURE = SETTLE_FN + """
+local pid = redis.call('GET', KEYS[1])
+if not pid then
+  pid = ARGV[1]
+  redis.call('SET', KEYS[1], pid)
+end
+if redis.call('HSETNX', ARGV[4] .. 'p:' .. pid, 'number', ARGV[2]) == 1 then
+  redis.call('HSETNX', ARGV[4] .. 'p:' .. pid, 'lang', 'en')
+end
+settle(pid, KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[4])
+return pid
+"""
+# A member or organizer invitation, once per pending request: returns 0 when this call invited,
+# else the seconds the waiting invitation has left. KEYS: the invitation.
+INVITE = """
+local left = redis.call('TTL', KEYS[1])
+if left ~= -2 then
+  return math.max(left, 1)
+end
+redis.call('HSET', KEYS[1], 'by', ARGV[1], 'alias', ARGV[2], 'at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 0
+"""
+# A buddy invitation, once per pending request. KEYS: member's links, buddy's links, lapse index, buddy's
+# number lookup, members. ARGV: buddy, member, link json, lapses at, now, ttl, prefix.
+# Returns {'invited'}, {'confirmed'} or {'waiting', lapses at}; the invitee's records live at least ttl.
+INVITE_BUDDY = SETTLE_FN + """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local pair = ARGV[2] .. ':' .. ARGV[1]
+if cur then
+  if cjson.decode(cur).status == 'confirmed' then
+    return {'confirmed'}
+  end
+  local lapses = redis.call('ZSCORE', KEYS[3], pair)
+  if lapses and tonumber(lapses) > tonumber(ARGV[5]) then
+    return {'waiting', lapses}
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[2], 'pending')
+redis.call('ZADD', KEYS[3], ARGV[4], pair)
+settle(ARGV[1], KEYS[4], KEYS[5], tonumber(ARGV[6]), ARGV[7])
+return {'invited'}
+"""
+# Pending buddy links past their time: drop both sides (unless answered meanwhile). KEYS: lapse index.
+LAPSE_BUDDY_INVITES = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, pair in ipairs(due) do
+  local sep = string.find(pair, ':', 1, true)
+  local member, buddy = string.sub(pair, 1, sep - 1), string.sub(pair, sep + 1)
+  local bkey, ofkey = ARGV[3] .. 'b:' .. member, ARGV[3] .. 'bof:' .. buddy
+  local cur = redis.call('HGET', bkey, buddy)
+  if cur and cjson.decode(cur).status == 'pending' then
+    redis.call('HDEL', bkey, buddy)
+  end
+  if redis.call('HGET', ofkey, member) == 'pending' then
+    redis.call('HDEL', ofkey, member)
+  end
+  redis.call('ZREM', KEYS[1], pair)
+end
+return #due
 """
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
 # Clear the unreachable mark; with ARGV[1] = '1', only one a failed text set, and not while the number
@@ -134,6 +263,8 @@ class Sender:
     member: bool = False
     organizer: bool = False
     timer_raw: bytes | None = None  # parsed only by the commands that show the timer
+    held: bool = False  # past its number's flood limit: answered from the cheap path, not handled
+    first_held: bool = False  # the first text held back in this window (it gets the one slow-down reply)
 
     @property
     def timer(self) -> Timer | None:
@@ -152,6 +283,11 @@ class Store:
         self._clear_unreachable = redis.register_script(CLEAR_UNREACHABLE)
         self._unreachable_buddies = redis.register_script(UNREACHABLE_BUDDIES)
         self._remove_organizer = redis.register_script(REMOVE_ORGANIZER)
+        self._settle = redis.register_script(SETTLE)
+        self._ensure = redis.register_script(ENSURE)
+        self._invite = redis.register_script(INVITE)
+        self._invite_buddy = redis.register_script(INVITE_BUDDY)
+        self._lapse_buddy_invites = redis.register_script(LAPSE_BUDDY_INVITES)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -165,17 +301,27 @@ class Store:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
-    def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY) -> tuple[Sender | None, bytes | None]:
+    def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
+                      exempt: bool = True, flood_limit: int = 0,
+                      flood_window: int = 60) -> tuple[Sender | None, bytes | None]:
         """Claim an inbound MessageSid and read its sender, in one round trip.
 
         Returns (sender, None) for a first delivery or a text without a MessageSid, and
         (None, what keep_reply stored) for a repeat: b"" while the first is still being handled.
+        A question (HELP, STATUS) from a member without covert words is settled with its claim; so is
+        a text past flood_limit in flood_window seconds that is not exempt (sender.held). flood_limit 0
+        counts nothing.
         """
-        keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=self.number_hash(number)),
-                Keys.members, Keys.organizers]
-        out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX])
+        h = self.number_hash(number)
+        keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=h), Keys.members, Keys.organizers,
+                Keys.flood.format(h=h)]
+        out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX, int(question),
+                                             KEPT_SECONDS, flood_window, flood_limit or "", int(exempt)])
         if not out[0]:
             return None, out[1]
+        if out[0] == 2:
+            lang = out[2].decode() if out[2] else "en"
+            return Sender(person={"lang": lang}, held=True, first_held=bool(out[1])), None
         if len(out) == 1:
             return Sender(), None
         _, pid, flat, member, organizer, timer_raw = out
@@ -187,22 +333,29 @@ class Store:
         """The sender of a text that has no MessageSid to claim."""
         return self.claim_inbound("", number)[0]
 
-    def keep_reply(self, sid: str, replies: list[str], ttl: int = 2 * DAY) -> None:
+    def keep_reply(self, sid: str, replies: list[str], ttl: int = KEPT_SECONDS) -> None:
         """What a repeated delivery of this MessageSid gets back."""
         self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
 
-    def ensure_person(self, number: str) -> str:
-        """The person id for a number, creating a bare record on first sight."""
-        h = self.number_hash(number)
-        key = Keys.by_number.format(h=h)
-        pid = self.r.get(key)
-        if pid:
-            return pid.decode()
-        new = secrets.token_hex(8)
-        if self.r.set(key, new, nx=True):
-            self.r.hset(Keys.person.format(pid=new), mapping={"number": number, "lang": "en"})
-            return new
-        return self.r.get(key).decode()
+    def ensure_person(self, number: str, ttl: int = INVITE_TTL) -> str:
+        """The person id for a number, creating a bare record on first sight.
+
+        A record that is not kept (member, or buddy of one) lives at least ttl seconds from now.
+        """
+        keys = [Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        return self._ensure(keys=keys, args=[secrets.token_hex(8), number, ttl, P]).decode()
+
+    def settle(self, pid: str, ttl: int = 0, number: str | None = None) -> bool:
+        """Keep a member's or buddy's records (lift any expiry), or let anyone else's lapse after ttl.
+
+        Returns True when the person is kept.
+        """
+        number = number or self.r.hget(Keys.person.format(pid=pid), "number")
+        if not number:
+            return False
+        number = number.decode() if isinstance(number, bytes) else number
+        keys = [Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        return bool(self._settle(keys=keys, args=[pid, ttl, P]))
 
     def set_fields(self, pid: str, **fields) -> None:
         self.r.hset(Keys.person.format(pid=pid), mapping={k: str(v) for k, v in fields.items()})
@@ -227,26 +380,42 @@ class Store:
             pipe.hset(Keys.person.format(pid=pid), "joined", str(now))
             pipe.delete(Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid))
             pipe.execute()
+        # A member's records, and those of the buddies who confirmed for them, are kept from now on.
+        self.settle(pid)
+        for b in self.confirmed_buddies(pid):
+            self.settle(b)
 
     # The safe and duress words mean something only to a member: a re-added member starts without them.
     COVERT_FIELDS = ("safe_salt", "safe_hash", "duress_salt", "duress_hash")
 
     def unenroll(self, pid: str, pipe=None) -> None:
-        """End a membership: roles and covert words go. Queued on `pipe` when given (the caller executes it)."""
+        """End a membership: roles and covert words go. Queued on `pipe` when given (the caller executes it
+        and then calls lapse_removed)."""
         if pipe is None:
             with self.r.pipeline() as own:
                 self.unenroll(pid, own)
                 own.execute()
+            self.lapse_removed(pid)
             return
         pipe.srem(Keys.members, pid)
         pipe.srem(Keys.organizers, pid)
         pipe.hdel(Keys.person.format(pid=pid), "joined", "role", *self.COVERT_FIELDS)
 
+    def lapse_removed(self, pid: str) -> None:
+        """A removed member's records lapse, and so do their buddies' unless they still serve another member."""
+        self.settle(pid, LAPSED_TTL)
+        for b in self.confirmed_buddies(pid):
+            self.settle(b, LAPSED_TTL)
+
     # Invitations ------------------------------------------------------------
-    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = 7 * DAY) -> None:
-        key = kind_key.format(pid=pid)
-        self.r.hset(key, mapping={"by": by, "alias": alias, "at": str(now)})
-        self.r.expire(key, ttl)
+    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = INVITE_TTL) -> int:
+        """Invite once per pending request: 0 when this call invited, else the seconds the waiting one has left."""
+        return int(self._invite(keys=[kind_key.format(pid=pid)], args=[by, alias, repr(now), ttl]))
+
+    def invite_left(self, kind_key: str, pid: str) -> int:
+        """Seconds a waiting invitation has left; 0 when none waits."""
+        left = self.r.ttl(kind_key.format(pid=pid))
+        return max(left, 1) if left != -2 else 0
 
     def invitation(self, kind_key: str, pid: str) -> dict | None:
         raw = self.r.hgetall(kind_key.format(pid=pid))
@@ -265,12 +434,35 @@ class Store:
         with self.r.pipeline() as pipe:
             pipe.hset(Keys.buddies.format(pid=member), buddy, json.dumps({"status": status, "name": name, "at": now}))
             pipe.hset(Keys.buddy_of.format(pid=buddy), member, status)
+            if status == "confirmed":
+                pipe.zrem(Keys.buddy_invites, f"{member}:{buddy}")
             pipe.execute()
+        if status == "confirmed":
+            self.settle(buddy)
+
+    def invite_buddy(self, member: str, buddy: str, number: str, name: str, now: float) -> tuple[str, float | None]:
+        """A pending buddy link, once per pending request: ('invited'|'confirmed'|'waiting', lapses at)."""
+        lapses = now + INVITE_TTL
+        link = json.dumps({"status": "pending", "name": name, "at": now})
+        keys = [Keys.buddies.format(pid=member), Keys.buddy_of.format(pid=buddy), Keys.buddy_invites,
+                Keys.by_number.format(h=self.number_hash(number)), Keys.members]
+        out = self._invite_buddy(keys=keys, args=[buddy, member, link, repr(lapses), repr(now), INVITE_TTL, P])
+        state = out[0].decode()
+        return state, (float(out[1]) if len(out) > 1 else lapses if state == "invited" else None)
+
+    def buddy_invite_lapses(self, member: str, buddy: str) -> float | None:
+        """When a pending buddy invitation lapses, or None."""
+        return self.r.zscore(Keys.buddy_invites, f"{member}:{buddy}")
+
+    def lapse_buddy_invites(self, now: float, limit: int = 500) -> int:
+        """Drop pending buddy links older than INVITE_TTL; returns how many lapsed."""
+        return int(self._lapse_buddy_invites(keys=[Keys.buddy_invites], args=[repr(now), limit, P]))
 
     def drop_buddy(self, member: str, buddy: str) -> None:
         with self.r.pipeline() as pipe:
             pipe.hdel(Keys.buddies.format(pid=member), buddy)
             pipe.hdel(Keys.buddy_of.format(pid=buddy), member)
+            pipe.zrem(Keys.buddy_invites, f"{member}:{buddy}")
             pipe.execute()
 
     def buddy_of(self, buddy: str) -> dict[str, str]:

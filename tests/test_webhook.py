@@ -154,16 +154,17 @@ def test_a_redelivery_while_the_first_is_handled_waits_for_its_reply(network):
     assert w.take(BUDDY) == []  # the redelivery did not act a second time
 
 
-def test_a_members_question_leaves_no_record_and_a_redelivery_is_answered_again(network):
-    """HELP and STATUS change nothing: no MessageSid record is kept (less data held), and a redelivery is answered."""
+def test_a_members_question_keeps_a_small_record_and_a_redelivery_gets_nothing_new(network):
+    """HELP and STATUS are deduplicated like any text (issue 12), in the claim's own round trip: the record
+    kept is "[]", not the reply, and a redelivery or replay gets no reply rather than the timer as it is now."""
     w = network
     sid = "SM" + "7" * 32
     first = w.post(MEMBER, "STATUS", sid=sid)
     again = w.post(MEMBER, "STATUS", sid=sid)
-    assert _twiml_texts(first) and _twiml_texts(again) == _twiml_texts(first)
-    assert not w.redis.exists(Keys.seen.format(sid=sid))
+    assert _twiml_texts(first) and _twiml_texts(again) == []
+    assert w.redis.get(Keys.seen.format(sid=sid)) == b"[]"
     assert _twiml_texts(w.post(MEMBER, "HELP", sid="SM" + "8" * 32))
-    assert not w.redis.exists(Keys.seen.format(sid="SM" + "8" * 32))
+    assert w.redis.get(Keys.seen.format(sid="SM" + "8" * 32)) == b"[]"
 
 
 def test_texts_that_act_and_screened_members_still_claim_their_message_sid(network):

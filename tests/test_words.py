@@ -76,7 +76,10 @@ def test_im_fine_or_ok_with_more_without_a_timer_says_none_runs(network):
 
 def test_a_buddy_is_answered_far_beyond_what_a_person_sends_and_a_loop_still_ends(network):
     w = network
-    replies = [w.text(BUDDY, f"zzqx{i}") for i in range(32)]
+    replies = []
+    for i in range(32):
+        w.now += 4  # 15 a minute, under the per-number flood limit: this pins the hourly cap alone
+        replies.append(w.text(BUDDY, f"zzqx{i}"))
     assert all(len(r) == 1 for r in replies[:30]) and replies[30:] == [[], []]
 
 

@@ -305,4 +305,10 @@ TEXTS = {
     "gateway_down": "{network}: {gateway} no puede enviar los textos de la linea. Salen por {backup}: pueden llegar desde ese numero.",
     "gateway_down_alone": "{network}: {gateway} no puede enviar los textos de la linea. Las alertas se reintentan hasta que salgan; revisalo.",
     "gateway_up": "{network}: {gateway} envia de nuevo los textos de la linea.",
+    # abuse: one invitation per pending request, repeated SOS, floods
+    "invite_waiting": "Ya hay una invitacion para {number} esperando respuesta. Vence en {count} dia(s) si no "
+                      "responde.",
+    "sos_reminder": "{network}: {member} sigue pidiendo ayuda ({alert_at}).{note_part} "
+                    "Llama o escribe ya. Responde ACK (o VOY) cuando te estés encargando.",
+    "slow_down": "Demasiados mensajes en un minuto: espera un poco. OK y SOS siempre funcionan.",
 }
