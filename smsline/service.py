@@ -131,9 +131,7 @@ class Outgoing:
     to: str
     body: str
     ref: dict | None = None  # what a status callback for this text refers to
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
+    pid: str | None = None  # the recipient: a waiting text names them by id, the number is looked up to send
 
 
 def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None,
@@ -146,7 +144,7 @@ def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str,
         return None
     lang = person.get("lang", "en")
     body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d))
-    return Outgoing(id=f"{uid}-{pid}", to=number, body=body)
+    return Outgoing(id=f"{uid}-{pid}", to=number, body=body, pid=pid)
 
 
 def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEFAULT) -> None:
@@ -158,9 +156,17 @@ def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEF
     if not texts:
         return
     from . import jobs
+    from .sending import seal_text
 
+    stored = [seal_text(line, t) for t in texts]
+    target = pipe if pipe is not None else line.redis.pipeline(transaction=False)
+    for s in stored:
+        target.set(Keys.message.format(mid=s["id"]), s["s"], ex=2 * DAY)
+    if pipe is None:
+        target.execute()
+    # The job carries message ids only: a failed job kept by RQ holds no number and no text.
     line.queues[queue].enqueue_call(
-        jobs.send_texts, args=([t.as_dict() for t in texts],), pipeline=pipe, description="send texts",
+        jobs.send_texts, args=([s["id"] for s in stored],), pipeline=pipe, description="send texts",
         result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
     )
 
@@ -252,7 +258,7 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     """
     from . import jobs
 
-    for cmd in round_commands(pid, t, a, now):
+    for cmd in round_commands(line.store, pid, t, a, now):
         pipe.execute_command(*cmd)
     if not queue_job:
         return
@@ -262,11 +268,12 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     )
 
 
-def round_commands(pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
-    """The writes that record a round: its spec, one pending delivery per recipient, the alerted index."""
+def round_commands(store, pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
+    """The writes that record a round: its spec (sealed: it holds the note), one pending delivery per
+    recipient, the alerted index."""
     dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
     spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
-    hset = ["HSET", dkey, f"r{a.round}", json.dumps(spec)]
+    hset = ["HSET", dkey, f"r{a.round}", store.sealer.seal(json.dumps(spec), "round")]
     for rid in a.to:
         hset += [f"{a.round}:{rid}", "pending"]
     return [hset, ["EXPIRE", dkey, 14 * DAY]] + [["SADD", Keys.alerted_for.format(pid=rid), pid] for rid in a.to]
@@ -462,8 +469,9 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     ctx._roles = (sender.member, sender.organizer)
     ctx._sender = sender
     if ctx.is_member and (person.get("safe_hash") or person.get("duress_hash")):
-        ctx.screen = covert.Screen(person, body)
+        ctx.screen = covert.Screen(line.store.sealer, person, body)
         ctx.cmd = parse(ctx.screen.body)
+        _rehash_words(line, pid, ctx.screen)
     screen, cmd = ctx.screen, ctx.cmd
     if screen and screen.duress:
         covert_duress(ctx)
@@ -475,6 +483,16 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     log.info("inbound %s from %s: %d replies", "covert" if screen and (screen.duress or screen.safe_given)
              else cmd.name, mask(number), len(ctx.replies))
     return ctx.replies
+
+
+def _rehash_words(line: Line, pid: str, screen: covert.Screen) -> None:
+    """A word that matched a hash under the old key (or an unkeyed one) is hashed again under the current key."""
+    fields = {}
+    for kind, word in screen.rehash.items():
+        salt, digest = covert.hash_word(line.store.sealer, word)
+        fields.update({f"{kind}_salt": salt, f"{kind}_hash": digest})
+    if fields:
+        line.store.set_fields(pid, **fields)
 
 
 def dispatch(ctx: Ctx) -> None:
@@ -1038,12 +1056,12 @@ def _set_word(ctx: Ctx, kind: str) -> None:
         return
     problem = covert.word_problem(word)
     other = "duress" if kind == "safe" else "safe"
-    if not problem and covert.matches(person, other, word):
+    if not problem and covert.matches(ctx.store.sealer, person, other, word):
         problem = "word_same"
     if problem:
         ctx.reply(problem)
         return
-    salt, digest = covert.hash_word(word)
+    salt, digest = covert.hash_word(ctx.store.sealer, word)
     ctx.store.set_fields(ctx.pid, **{f"{kind}_salt": salt, f"{kind}_hash": digest})
     ctx.reply("word_set")
 

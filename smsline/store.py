@@ -9,6 +9,7 @@ from redis import Redis
 from redis.exceptions import WatchError
 
 from .phones import keyed_hash
+from .sealing import Sealer
 from .session import Timer
 
 P = "sl:"
@@ -32,6 +33,8 @@ class Keys:
     alerted_for = P + "al:{pid}"        # set of member pids whose live alarm reached this person
     seen = P + "seen:{sid}"             # inbound MessageSid -> reply given
     sent = P + "sent:{mid}"             # outbound message id claimed/sent
+    message = P + "msg:{mid}"           # sealed text waiting for its send job (recipient by person id)
+    ready = P + "ready:{token}"         # sealed alerts rendered ahead, handed to the other worker (short-lived)
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
     rate = P + "rl:{pid}:{kind}"
@@ -95,18 +98,38 @@ class Sender:
     member: bool = False
     organizer: bool = False
     timer_raw: bytes | None = None  # parsed only by the commands that show the timer
+    sealer: Sealer | None = field(default=None, compare=False, repr=False)
 
     @property
     def timer(self) -> Timer | None:
-        return Timer.from_dict(json.loads(self.timer_raw)) if self.timer_raw else None
+        return decode_timer(self.sealer, self.timer_raw)
+
+
+def encode_timer(sealer: Sealer, t: Timer) -> str:
+    """A timer record as stored: JSON with the note sealed."""
+    d = t.to_dict()
+    if d.get("note"):
+        d["note"] = sealer.seal(d["note"], "note")
+    return json.dumps(d)
+
+
+def decode_timer(sealer: Sealer, raw: bytes | str | None) -> Timer | None:
+    if not raw:
+        return None
+    d = json.loads(raw)
+    if d.get("note"):
+        d["note"] = sealer.open(d["note"], "note")
+    return Timer.from_dict(d)
 
 
 class Store:
     """Everything the line keeps in Redis, one owner per key."""
 
-    def __init__(self, redis: Redis, secret: str):
+    def __init__(self, redis: Redis, secret: str, old_secret: str | None = None):
         self.r = redis
         self.secret = secret
+        self.old_secret = old_secret if old_secret != secret else None
+        self.sealer = Sealer(secret, self.old_secret)
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
@@ -117,6 +140,8 @@ class Store:
 
     def pid_for(self, number: str) -> str | None:
         v = self.r.get(Keys.by_number.format(h=self.number_hash(number)))
+        if v is None and self.rekey_lookup(number):
+            v = self.r.get(Keys.by_number.format(h=self.number_hash(number)))
         return v.decode() if v else None
 
     def person(self, pid: str) -> dict:
@@ -133,29 +158,51 @@ class Store:
                 Keys.members, Keys.organizers]
         out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX])
         if not out[0]:
-            return None, out[1]
+            return None, self.open_reply(out[1])
         if len(out) == 1:
-            return Sender(), None
+            if self.old_secret and self.rekey_lookup(number):
+                return self.claim_inbound("", number)[0], None
+            return Sender(sealer=self.sealer), None
         _, pid, flat, member, organizer, timer_raw = out
         flat = json.loads(flat)  # an empty hash comes back as {} (Lua cannot tell an empty array from it)
         person = dict(zip(flat[0::2], flat[1::2])) if isinstance(flat, list) else {}
-        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw), None
+        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw, self.sealer), None
 
     def sender(self, number: str) -> Sender:
         """The sender of a text that has no MessageSid to claim."""
         return self.claim_inbound("", number)[0]
 
-    def keep_reply(self, sid: str, replies: list[str], ttl: int = 2 * DAY) -> None:
-        """What a repeated delivery of this MessageSid gets back."""
-        self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
+    def keep_reply(self, sid: str, replies: list[str], ttl: int = 2 * DAY, pid: str | None = None) -> None:
+        """What a repeated delivery of this MessageSid gets back (sealed, with whose it is, for WIPE)."""
+        sealed = self.sealer.seal(json.dumps({"p": pid or "", "r": replies}), "reply")
+        self.r.set(Keys.seen.format(sid=sid[:64] or "none"), sealed, ex=ttl)
+
+    def open_reply(self, raw: bytes | None) -> bytes | None:
+        """A kept reply as the JSON list of texts it was (b"" while the first delivery is in hand)."""
+        if not raw:
+            return raw
+        plain = self.sealer.open(raw, "reply")
+        d = json.loads(plain)
+        return json.dumps(d["r"] if isinstance(d, dict) else d).encode()
+
+    def rekey_lookup(self, number: str) -> bool:
+        """After a key rotation: move this number's lookup from the old key's hash to the new one's."""
+        if not self.old_secret:
+            return False
+        old = Keys.by_number.format(h=keyed_hash(self.old_secret, number))
+        pid = self.r.get(old)
+        if not pid:
+            return False
+        self.r.set(Keys.by_number.format(h=self.number_hash(number)), pid, nx=True)
+        self.r.delete(old)
+        return True
 
     def ensure_person(self, number: str) -> str:
         """The person id for a number, creating a bare record on first sight."""
-        h = self.number_hash(number)
-        key = Keys.by_number.format(h=h)
-        pid = self.r.get(key)
-        if pid:
-            return pid.decode()
+        existing = self.pid_for(number)
+        if existing:
+            return existing
+        key = Keys.by_number.format(h=self.number_hash(number))
         new = secrets.token_hex(8)
         if self.r.set(key, new, nx=True):
             self.r.hset(Keys.person.format(pid=new), mapping={"number": number, "lang": "en"})
@@ -236,8 +283,7 @@ class Store:
 
     # Timers -----------------------------------------------------------------
     def timer(self, pid: str) -> Timer | None:
-        raw = self.r.get(Keys.timer.format(pid=pid))
-        return Timer.from_dict(json.loads(raw)) if raw else None
+        return decode_timer(self.sealer, self.r.get(Keys.timer.format(pid=pid)))
 
     def transact(self, pid: str, fn):
         """Run fn(pipe, timer, deliveries) under WATCH on the member's timer and deliveries.
@@ -251,7 +297,7 @@ class Store:
                 try:
                     pipe.watch(tkey)
                     raw = pipe.get(tkey)
-                    timer = Timer.from_dict(json.loads(raw)) if raw else None
+                    timer = decode_timer(self.sealer, raw)
                     deliveries: dict[str, str] = {}
                     if timer is not None:
                         dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
@@ -268,11 +314,10 @@ class Store:
         for cmd in self.timer_commands(pid, t, now):
             pipe.execute_command(*cmd)
 
-    @staticmethod
-    def timer_commands(pid: str, t: Timer, now: float) -> list[list]:
-        """The writes that store a timer: record (with expiry), due index, alerting index."""
+    def timer_commands(self, pid: str, t: Timer, now: float) -> list[list]:
+        """The writes that store a timer: record (with expiry, note sealed), due index, alerting index."""
         ttl = 7 * DAY if not t.live else int(max(t.ends_at - now, 0)) + 7 * DAY
-        cmds = [["SET", Keys.timer.format(pid=pid), json.dumps(t.to_dict()), "EX", ttl]]
+        cmds = [["SET", Keys.timer.format(pid=pid), encode_timer(self.sealer, t), "EX", ttl]]
         if t.live and t.next_at is not None:
             cmds.append(["ZADD", Keys.due, repr(t.next_at), pid])
         else:

@@ -67,7 +67,7 @@ def inbound():
         return _twiml(json.loads(earlier or b"[]") or [])
     replies = service.handle_inbound(line, number, body, sender=sender)
     if sid:
-        line.store.keep_reply(sid, replies)
+        line.store.keep_reply(sid, replies, pid=sender.pid)
     return _twiml(replies)
 
 
