@@ -9,7 +9,7 @@ LONG_LIMIT = 459
 # Texts that may take up to three segments; every other key is one SMS.
 LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale", "help", "help_more", "help_organizer",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
-        "report_forward", "report_warning", "broadcast", "rights"}
+        "report_forward", "broadcast", "rights"}
 
 # Free-text fields that may be shortened to make a text fit.
 SHRINKABLE = ("note", "list", "names", "alias", "member", "by", "name", "suggestion")
@@ -115,8 +115,6 @@ EN = {
     "test_sent": "Test sent. Buddies it went to: {count}.",
     "test_nobody": "You have no confirmed buddy to test. Add one: BUDDY number name",
     "wipe_confirm": "This erases everything kept about this number. Reply WIPE YES to confirm.",
-    "wipe_confirm_last_org": "You are the last organizer: nobody can run the line after this. "
-                             "Reply WIPE YES to erase anyway.",
     "wipe_done": "Everything kept about this number is erased.",
     "buddy_link_ended": "{name} is no longer your buddy.",
     # General
@@ -172,7 +170,6 @@ EN = {
     "reject_usage": "To drop a report: REJECT id",
     "reports_list": "To review: {list}{list_part}. Reply APPROVE id or REJECT id.",
     "reports_none": "No reports are waiting.",
-    "report_warning": "{network} warning: {note} Before you meet someone new, screen them: CHECK number or plate.",
     "check_usage": "To screen someone: CHECK and their number or plate, e.g. CHECK 415 555 0100 or CHECK 7ABC123.",
     "check_bad": "That is not a phone number or a plate. Try CHECK 415 555 0100 or CHECK 7ABC123.",
     "check_none": "No approved warnings match that. Stay careful all the same: tell a buddy and START a timer.",
@@ -201,6 +198,12 @@ EN = {
     "card_nothing": "No new card is waiting. Send CARD and the text first.",
     "part_ids": " Screens: {list}.",
     "part_more": " and {count} more",
+    # crypt: wipe
+    "wipe_last_org": "You are the last organizer, so this number cannot be erased: nobody could run the line. "
+                     "Make someone else an organizer first (ORGANIZER number), then WIPE.",
+    # crypt: reports
+    "report_full_gone": "Report #{id} is approved, but its full text is no longer kept. "
+                        "To warn everyone, BROADCAST your own words.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

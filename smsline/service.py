@@ -499,7 +499,7 @@ def dispatch(ctx: Ctx) -> None:
     cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
     need, role = REQUIRES.get(cmd.name, "member"), _role(ctx)
-    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO"):
+    if role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "JOIN", "YES", "NO", "WIPE"):
         h_stranger(ctx)
     elif role == "contact" and need != "any":
         ctx.reply("help_buddy")
@@ -1089,24 +1089,37 @@ def h_test(ctx: Ctx) -> None:
 
 
 def h_wipe(ctx: Ctx) -> None:
-    """WIPE asks to confirm; WIPE YES erases everything stored about this number."""
+    """WIPE asks to confirm; WIPE YES erases everything stored about this number, whatever its role.
+
+    Anyone may ask, with or without a record, and gets the same answers (no oracle for
+    who had one). The last organizer is refused: the line must keep someone who can run it.
+    """
     store = ctx.store
-    last_org = ctx.is_organizer and len(store.organizers()) == 1
-    if ctx.cmd.text != "YES":
-        ctx.reply("wipe_confirm_last_org" if last_org else "wipe_confirm")
+    if ctx.is_organizer and len(store.organizers()) <= 1:
+        ctx.reply("wipe_last_org")
         return
-    t = store.timer(ctx.pid)
-    if t is not None and t.live:
-        timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
-    for member, status in store.buddy_of(ctx.pid).items():
-        if status == "confirmed":
-            o = outgoing(ctx.line, member, "buddy_link_ended", {"name": display_name(ctx.line, ctx.pid, member)},
-                         ctx.now, f"wipe-{ctx.pid}")
-            if o:
-                enqueue_texts(ctx.line, [o])
+    if ctx.cmd.text != "YES":
+        if ctx.pid or store.hit(store.number_hash(ctx.number), "wipe", UNKNOWN_REPLIES_PER_HOUR, 3600):
+            ctx.reply("wipe_confirm")
+        return
+    if ctx.pid:
+        t = store.timer(ctx.pid)
+        if t is not None and t.live:
+            timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
+        for member, status in store.buddy_of(ctx.pid).items():
+            if status == "confirmed":
+                o = outgoing(ctx.line, member, "buddy_link_ended",
+                             {"name": display_name(ctx.line, ctx.pid, member)}, ctx.now, f"wipe-{ctx.pid}")
+                if o:
+                    enqueue_texts(ctx.line, [o])
+        from .network import reports_for
+
+        reports_for(ctx.line).forget_reporter(ctx.pid, ctx.now)
     # The reply is rendered before the person's language is erased with everything else.
     ctx.reply("wipe_done")
-    store.wipe(ctx.pid, ctx.number)
+    gone = store.wipe(ctx.pid, ctx.number)
+    store.request_aof_rewrite(ctx.now)
+    log.info("wipe from %s: %d keys beyond the record", mask(ctx.number), gone)
 
 
 HANDLERS = {

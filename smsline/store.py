@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 
@@ -12,8 +13,15 @@ from .phones import keyed_hash
 from .sealing import Sealer
 from .session import Timer
 
+log = logging.getLogger(__name__)
 P = "sl:"
 DAY = 86400
+AOF_REWRITE_SECONDS = 60  # at most one AOF rewrite a minute, however many WIPEs
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
 
 
 class Keys:
@@ -46,6 +54,8 @@ class Keys:
     outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
     stepping = P + "stepping:{second}"  # a worker thread has this second's due timers in hand (expires)
     wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
+    aof_due = P + "aof:due"             # a WIPE erased data: the AOF should be rewritten
+    aof_lock = P + "aof:lock"           # a rewrite was started lately (rate limit)
 
 
 # A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).
@@ -349,29 +359,141 @@ class Store:
     def live_alarms_for(self, pid: str) -> list[str]:
         return sorted(m.decode() for m in self.r.smembers(Keys.alerted_for.format(pid=pid)))
 
-    def wipe(self, pid: str, number: str) -> None:
-        """Erase everything stored about a person: record, links both ways, timer, invitations, words."""
-        links = self.buddy_links(pid)
-        of = self.buddy_of(pid)
-        t = self.timer(pid)
+    def wipe(self, pid: str | None, number: str) -> int:
+        """Erase everything stored about a number, whatever its role; returns how many keys went.
+
+        Its record and lookups, links both ways, every timer's records (not only the
+        current one), invitations, words, kept replies, send records and waiting
+        texts to or about it, rate counters and the neutral-reply mark. Only its
+        keyed hash in the opt-out set stays: a number that said STOP must stay
+        stopped. One SCAN of the line's keys finds what is keyed by send or message
+        ids; a WIPE is rare, so its cost (about a second per 100,000 keys) is fine.
+        """
+        hashes = [self.number_hash(number)] + ([keyed_hash(self.old_secret, number)] if self.old_secret else [])
+        gone = 0
+        if pid:
+            links, of, t = self.buddy_links(pid), self.buddy_of(pid), self.timer(pid)
+            with self.r.pipeline() as pipe:
+                for b in links:
+                    pipe.hdel(Keys.buddy_of.format(pid=b), pid)
+                for m in of:
+                    pipe.hdel(Keys.buddies.format(pid=m), pid)
+                for rid in (t.alerted if t else ()):
+                    pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+                pipe.delete(
+                    Keys.person.format(pid=pid), Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid),
+                    Keys.declined.format(pid=pid), Keys.member_invite.format(pid=pid),
+                    Keys.organizer_invite.format(pid=pid), Keys.timer.format(pid=pid),
+                    Keys.alerted_for.format(pid=pid),
+                )
+                pipe.srem(Keys.members, pid)
+                pipe.srem(Keys.organizers, pid)
+                pipe.zrem(Keys.due, pid)
+                pipe.srem(Keys.alerting, pid)
+                pipe.execute()
         with self.r.pipeline() as pipe:
-            for b in links:
-                pipe.hdel(Keys.buddy_of.format(pid=b), pid)
-            for m in of:
-                pipe.hdel(Keys.buddies.format(pid=m), pid)
-            pipe.delete(
-                Keys.person.format(pid=pid), Keys.by_number.format(h=self.number_hash(number)),
-                Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid), Keys.declined.format(pid=pid),
-                Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid),
-                Keys.timer.format(pid=pid), Keys.alerted_for.format(pid=pid),
-            )
-            if t is not None:
-                pipe.delete(Keys.deliveries.format(pid=pid, tid=t.tid))
-            pipe.srem(Keys.members, pid)
-            pipe.srem(Keys.organizers, pid)
-            pipe.zrem(Keys.due, pid)
-            pipe.srem(Keys.alerting, pid)
+            for h in hashes:
+                pipe.delete(Keys.by_number.format(h=h), Keys.stranger.format(h=h))
             pipe.execute()
+        gone += self._sweep_keys(pid, hashes)
+        return gone
+
+    def _sweep_keys(self, pid: str | None, hashes: list[str]) -> int:
+        """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""
+        owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in ([pid] if pid else []) + hashes)
+        sent, waiting = Keys.sent.format(mid=""), Keys.message.format(mid="")
+        drop, seen, refs, sets, hashes_out, lists = [], [], [], [], [], []
+        for raw in self.r.scan_iter(match=P + "*", count=1000):
+            k = raw.decode()
+            if k.startswith(owned) or k.startswith(Keys.ready.format(token="")):
+                drop.append(k)  # alerts rendered ahead are only a shortcut: the sender renders them again
+            elif pid and ((k.startswith(sent) and pid in k) or (k.startswith(waiting) and k.endswith("-" + pid))):
+                # Send records tie ids together: all go. Of the texts waiting, those to this person go;
+                # those about them (a stand-down, a "no longer your buddy") must still reach the others.
+                drop.append(k)
+            elif pid and k == P + "card:draft:" + pid:
+                drop.append(k)
+            elif k.startswith(Keys.seen.format(sid="")):
+                seen.append(k)
+            elif pid and k.startswith(Keys.sid_ref.format(sid="")):
+                refs.append(k)
+            elif pid and k.startswith((P + "bno:", P + "al:", P + "members", P + "organizers")):
+                sets.append(k)
+            elif pid and k.startswith((P + "b:", P + "bof:")):
+                hashes_out.append(k)
+            elif pid and (k == Keys.outbox):
+                hashes_out.append(k)
+            elif pid and (k == P + "bulk:out" or k.startswith(P + "bulk:c:")):
+                lists.append(k)
+        drop += self._kept_replies_of(pid, hashes, seen)
+        if pid:
+            for chunk in _chunks(refs, 500):
+                for k, v in zip(chunk, self.r.mget(chunk)):
+                    if v and pid.encode() in v:
+                        drop.append(k)
+        with self.r.pipeline(transaction=False) as pipe:
+            for chunk in _chunks(drop, 500):
+                pipe.delete(*chunk)
+            for k in sets:
+                pipe.srem(k, pid)
+            for k in hashes_out:
+                pipe.hdel(k, pid)
+            pipe.execute()
+        if pid:
+            self._drop_waiting_texts(pid, hashes_out, lists)
+        return len(drop)
+
+    def _kept_replies_of(self, pid: str | None, hashes: list[str], keys: list[str]) -> list[str]:
+        """Kept replies (sealed) that were given to this person."""
+        mine = []
+        for chunk in _chunks(keys, 500):
+            for k, v in zip(chunk, self.r.mget(chunk)):
+                if not v:
+                    continue
+                try:
+                    d = json.loads(self.sealer.open(v, "reply"))
+                except ValueError:
+                    continue
+                if isinstance(d, dict) and pid and d.get("p") == pid:
+                    mine.append(k)
+        return mine
+
+    def _drop_waiting_texts(self, pid: str, hash_keys: list[str], list_keys: list[str]) -> None:
+        """Texts waiting in the notices outbox or a bulk list to this person (a text's id ends with its recipient)."""
+        if Keys.outbox in hash_keys:
+            fields = [f for f in self.r.hkeys(Keys.outbox) if f.endswith(b"-" + pid.encode())]
+            if fields:
+                self.r.hdel(Keys.outbox, *fields)
+        for k in list_keys:
+            for entry in self.r.lrange(k, 0, -1):
+                head = entry.split(b"|", 1)[-1]
+                try:
+                    mid = json.loads(head).get("id", "")
+                except ValueError:
+                    continue
+                if mid.endswith("-" + pid):
+                    self.r.lrem(k, 0, entry)  # LREM of the exact entry: atomic against a worker taking it
+
+    # The AOF --------------------------------------------------------------------
+    def request_aof_rewrite(self, now: float) -> bool:
+        """Ask Redis to rewrite its append-only file, so erased data leaves the disk; True if it started.
+
+        At most one rewrite starts per AOF_REWRITE_SECONDS; a request inside that window (or one
+        Redis refuses, e.g. a rewrite already running) stays due and the worker's sweep retries it.
+        """
+        self.r.set(Keys.aof_due, repr(now), ex=DAY)
+        return self.rewrite_aof_if_due()
+
+    def rewrite_aof_if_due(self) -> bool:
+        if not self.r.exists(Keys.aof_due) or not self.r.set(Keys.aof_lock, "1", nx=True, ex=AOF_REWRITE_SECONDS):
+            return False
+        try:
+            self.r.bgrewriteaof()
+        except Exception as e:  # refused (in progress, AOF off, command renamed): retried by the sweep
+            log.warning("BGREWRITEAOF refused: %s", type(e).__name__)
+            return False
+        self.r.delete(Keys.aof_due)
+        return True
 
     def alerting(self) -> list[str]:
         return sorted(p.decode() for p in self.r.smembers(Keys.alerting))

@@ -130,8 +130,6 @@ TEXTS = {
     "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: BUDDY numero nombre",
     "test_undelivered": "Tu prueba no le llego a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Responde WIPE YES para confirmar.",
-    "wipe_confirm_last_org": "Eres la ultima persona del equipo organizador: nadie podra manejar la linea "
-                             "después de esto. Responde WIPE YES para borrar de todos modos.",
     "wipe_done": "Listo: borramos todo lo guardado sobre este numero.",
     "buddy_link_ended": "{name} ya no es tu contacto.",
     # General
@@ -185,7 +183,6 @@ TEXTS = {
     "reject_usage": "Para descartar un reporte: REJECT id",
     "reports_list": "Por revisar: {list}{list_part}. Responde APPROVE id o REJECT id.",
     "reports_none": "No hay reportes por revisar.",
-    "report_warning": "Aviso de {network}: {note} Antes de ver a alguien nuevo, revisalo: CHECK numero o placa.",
     "check_usage": "Para revisar a alguien: CHECK y su numero o placa, por ej. CHECK 415 555 0100 o CHECK 7ABC123.",
     "check_bad": "Eso no es un numero de telefono ni una placa. Prueba CHECK 415 555 0100 o CHECK 7ABC123.",
     "check_none": "Ningun aviso aprobado coincide. Cuidate igual: avisa a tu contacto y usa START.",
@@ -224,4 +221,10 @@ TEXTS = {
     "label_organizer": "para organizar",
     "days": "lun mar mie jue vie sab dom",
     "clock": "24h",
+    # crypt: wipe
+    "wipe_last_org": "Eres la ultima persona organizadora: borrar este numero dejaria la linea sin nadie. "
+                     "Primero suma a otra (ORGANIZER numero), luego WIPE.",
+    # crypt: reports
+    "report_full_gone": "El reporte #{id} esta aprobado, pero su texto completo ya no se guarda. "
+                        "Para avisar a todo el grupo, usa BROADCAST con tus palabras.",
 }
