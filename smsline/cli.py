@@ -12,6 +12,7 @@ from .phones import mask, normalize
 
 organizer = AppGroup("organizer", help="Manage organizers.")
 reports = AppGroup("reports", help="Bad-date reports.")
+keys = AppGroup("keys", help="The secret key: rotation.")
 
 
 @organizer.command("add")
@@ -34,6 +35,16 @@ def reports_export() -> None:
     export_csv(current_app.extensions["smsline"], sys.stdout)
 
 
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Seal again under SMSLINE_SECRET_KEY what SMSLINE_SECRET_KEY_OLD sealed, and move number lookups."""
+    line = current_app.extensions["smsline"]
+    counts = line.store.rotate()
+    click.echo(f"resealed {counts['resealed']} values; moved {counts['lookups']} number lookups; "
+               f"{counts['words_left']} covert words still under an older key (they move when next used)")
+
+
 def register(app) -> None:
     app.cli.add_command(organizer)
     app.cli.add_command(reports)
+    app.cli.add_command(keys)

@@ -413,6 +413,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
             acted += 1
     if line.redis.hlen(Keys.outbox):
         queue_drain(line, now)
+    line.store.rewrite_aof_if_due()  # a WIPE's AOF rewrite that Redis refused or the rate limit held back
     return acted + resume_rounds(line, now)
 
 

@@ -182,9 +182,10 @@ CATEGORY_PATTERNS = tuple((code, re.compile(p)) for code, p in (
 class Reports:
     """Bad-date reports, their screening index and the rights cards: one owner for sl:rep:* and sl:card:*."""
 
-    def __init__(self, redis, secret: str, days: int, sealer=None):
+    def __init__(self, redis, secret: str, days: int, sealer=None, old_secret: str | None = None):
         self.r = redis
         self.secret = secret
+        self.old_secret = old_secret
         self.days = max(1, int(days))
         self.sealer = sealer
 
@@ -198,6 +199,12 @@ class Reports:
 
     def hash(self, normalized: str) -> str:
         return screen_hash(self.secret, normalized)
+
+    def hashes(self, normalized: str) -> list[str]:
+        """What CHECK looks up: the hash under the key, and under the old key while one is set.
+
+        Identifiers are kept only as hashes, so they cannot be hashed again under a new key."""
+        return [self.hash(normalized)] + ([screen_hash(self.old_secret, normalized)] if self.old_secret else [])
 
     def _ttl(self, at: float, now: float) -> int:
         return max(1, int(at + self.lifetime - now))
@@ -368,7 +375,8 @@ def _service():
 
 
 def reports_for(line: Line) -> Reports:
-    return Reports(line.redis, line.settings.secret_key, line.settings.report_days, line.store.sealer)
+    return Reports(line.redis, line.settings.secret_key, line.settings.report_days, line.store.sealer,
+                   line.settings.secret_key_old)
 
 
 # Texts --------------------------------------------------------------------------
@@ -573,7 +581,7 @@ def h_check(ctx: Ctx) -> None:
         ctx.reply("check_bad")
         return
     reports = reports_for(line)
-    found = reports.matches([reports.hash(v) for v in values], ctx.now)
+    found = reports.matches([h for v in values for h in reports.hashes(v)], ctx.now)
     if not found:
         ctx.reply("check_none")
         return

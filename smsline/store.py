@@ -96,6 +96,17 @@ end
 return {1, pid, cjson.encode(redis.call('HGETALL', ARGV[2] .. pid)), redis.call('SISMEMBER', KEYS[3], pid),
         redis.call('SISMEMBER', KEYS[4], pid), redis.call('GET', ARGV[3] .. pid)}
 """
+# Key rotation: replace a value only if it is still the one read.
+_CAS_STRING = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+_CAS_FIELD = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
 
 
@@ -473,6 +484,62 @@ class Store:
                     continue
                 if mid.endswith("-" + pid):
                     self.r.lrem(k, 0, entry)  # LREM of the exact entry: atomic against a worker taking it
+
+    # Key rotation -----------------------------------------------------------------
+    def rotate(self) -> dict:
+        """Seal again under the current key whatever the old key (or none) sealed, and move number lookups.
+
+        Each value is replaced only if it is still what was read (a compare-and-set script), so texts
+        handled meanwhile are never overwritten. Covert words cannot be rehashed without the word:
+        they move when their member next uses them; `words_left` says how many still wait.
+        """
+        counts = {"resealed": 0, "lookups": 0, "words_left": 0, "optouts": 0}
+        cas_str = self.r.register_script(_CAS_STRING)
+        cas_field = self.r.register_script(_CAS_FIELD)
+        strings = {Keys.seen.format(sid=""): "reply", Keys.message.format(mid=""): "text",
+                   Keys.ready.format(token=""): "ready", P + "rep:": "report"}
+        for raw in self.r.scan_iter(match=P + "*", count=1000):
+            k = raw.decode()
+            if k.startswith(Keys.person.format(pid="")):
+                counts["lookups"] += self._rotate_person(k)
+                person = self.person(k[len(Keys.person.format(pid="")):])
+                counts["words_left"] += sum(1 for kind in ("safe", "duress") if person.get(f"{kind}_hash")
+                                            and not person[f"{kind}_hash"].startswith(f"h1.{self.sealer.kid}."))
+            elif k.startswith(Keys.timer.format(pid="")):
+                v = self.r.get(k)
+                if v and self._note_stale(v):
+                    t = decode_timer(self.sealer, v)
+                    counts["resealed"] += cas_str(keys=[k], args=[v, encode_timer(self.sealer, t)])
+            elif k.startswith(Keys.deliveries.format(pid="", tid="")) or k == Keys.outbox \
+                    or (k.startswith(P + "rep:") and self.r.type(k) == b"hash"):
+                purpose = "round" if k.startswith(P + "dl:") else "text" if k == Keys.outbox else "report"
+                for f, v in self.r.hgetall(k).items():
+                    if (f.startswith(b"r") or purpose != "round") and (purpose != "report" or f == b"text") \
+                            and self.sealer.stale(v):
+                        new = self.sealer.seal(self.sealer.open(v, purpose), purpose)
+                        counts["resealed"] += cas_field(keys=[k], args=[f, v, new])
+            else:
+                purpose = next((p for prefix, p in strings.items() if k.startswith(prefix)), None)
+                if purpose and self.r.type(k) == b"string":
+                    v = self.r.get(k)
+                    if v and self.sealer.stale(v):
+                        new = self.sealer.seal(self.sealer.open(v, purpose), purpose)
+                        counts["resealed"] += cas_str(keys=[k], args=[v, new])
+        return counts
+
+    def _note_stale(self, raw: bytes) -> bool:
+        note = json.loads(raw).get("note")
+        return bool(note) and self.sealer.stale(note)
+
+    def _rotate_person(self, key: str) -> int:
+        number = self.r.hget(key, "number")
+        if not number or not self.old_secret:
+            return 0
+        number = number.decode()
+        old_h = keyed_hash(self.old_secret, number)
+        if self.r.sismember(Keys.optout, old_h):
+            self.r.sadd(Keys.optout, self.number_hash(number))
+        return int(self.rekey_lookup(number))
 
     # The AOF --------------------------------------------------------------------
     def request_aof_rewrite(self, now: float) -> bool:
