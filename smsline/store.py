@@ -407,7 +407,15 @@ class Store:
                 pipe.delete(Keys.by_number.format(h=h), Keys.stranger.format(h=h))
             pipe.execute()
         gone += self._sweep_keys(pid, hashes)
+        self._drop_from_sim_log(number)
         return gone
+
+    def _drop_from_sim_log(self, number: str) -> None:
+        """The demo's log of texts (no Twilio account): this number's texts, and any text naming it, go."""
+        needle = number.encode()
+        for entry in self.r.lrange(Keys.sim_log, 0, -1):
+            if needle in entry or needle.lstrip(b"+") in entry:
+                self.r.lrem(Keys.sim_log, 0, entry)
 
     def _sweep_keys(self, pid: str | None, hashes: list[str]) -> int:
         """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""

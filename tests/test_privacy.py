@@ -384,3 +384,22 @@ def test_after_a_key_rotation_the_old_key_still_opens_and_rotate_seals_again(lin
     person = rotated.line.store.person(rotated.line.store.pid_for(ROSE))
     assert person["safe_hash"].startswith(f"h1.{rotated.line.store.sealer.kid}."), "and is rehashed"
     assert rotated.redis.keys(f"sl:n:{keyed_hash(old_key, ROSE)}") == [], "the lookup moved to the new key"
+
+
+def test_in_the_demo_wipe_also_takes_the_numbers_texts_out_of_the_simulators_log():
+    """Without Twilio the line keeps a log of texts for the simulator page; WIPE leaves nothing of the number there."""
+    import itertools
+
+    import fakeredis
+
+    from smsline import create_app
+
+    w = World.__new__(World)
+    w.now, w.redis, w._sids = 1_800_000_000.0, fakeredis.FakeRedis(), itertools.count(1)
+    w.app = create_app({"organizers": (ORGANIZER,), "network_name": "Line"}, redis=w.redis, clock=lambda: w.now)
+    w.line, w.client = w.app.extensions["smsline"], w.app.test_client()
+    w.text(ORGANIZER, f"ADD {ROSE} Zinnia")
+    w.text(ROSE, "JOIN")
+    assert ROSE.encode() in b" ".join(w.redis.lrange(Keys.sim_log, 0, -1))
+    w.text(ROSE, "WIPE YES")
+    assert traces(w, ROSE) == []
