@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from . import session
 from .phones import mask
-from .session import Alert, People, Tell, Timer
+from .session import Alert, People, Tell
 from .store import DAY, Keys, decode_timer
 
 log = logging.getLogger(__name__)

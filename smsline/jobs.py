@@ -330,14 +330,14 @@ def _stash_ready(line, ready: list) -> str:
     return token
 
 
-def deliver_rounds(rounds: list, now: float, ready: str = "") -> dict:
+def deliver_rounds(rounds: list, now: float, ready: str | list = "") -> dict:
     """Rounds the alarms worker handed over (recorded already: if this job is lost, the sweep sends them).
 
     `ready` names the alerts rendered ahead; if they are gone (lapsed, or WIPE), the rounds are rendered here.
     """
     line = current()
-    rendered = []
-    if ready:
+    rendered = [tuple(x) for x in ready] if isinstance(ready, list) else []  # a job queued before sealing
+    if ready and isinstance(ready, str):
         key = Keys.ready.format(token=ready)
         raw = line.redis.getdel(key)
         if raw:
@@ -367,9 +367,11 @@ def send_texts(ids: list[str]) -> None:
     The job holds message ids; the texts wait sealed in Redis until sent (or WIPE takes them).
     """
     line = current()
+    legacy = [t for t in ids if isinstance(t, dict)]  # a job queued before sealing, in flight across the upgrade
+    ids = [i for i in ids if isinstance(i, str)]
     keys = [Keys.message.format(mid=i) for i in ids]
     stored = [{"id": i, "s": v} for i, v in zip(ids, line.redis.mget(keys) if keys else []) if v]
-    texts, gone = open_texts(line, stored)
+    texts, gone = open_texts(line, stored + legacy)
     out = send_once(line, texts)
     done = [Keys.message.format(mid=t["id"]) for t in out.finished + gone]
     if done:

@@ -110,7 +110,7 @@ def _scripts(line: Line) -> dict:
 
 def _entry(text: dict) -> str:
     """A waiting bulk text: its segments, then its id, batch and attempts with the rest sealed (sending.seal_text)."""
-    return f"{text['g']}|{json.dumps(stored_form(text), separators=(',', ':'))}"
+    return f"{text.get('g', 1)}|{json.dumps(stored_form(text), separators=(',', ':'))}"
 
 
 def _parse(raw: bytes | str) -> dict:

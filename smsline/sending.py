@@ -40,7 +40,8 @@ def seal_text(line, text) -> dict:
 def open_texts(line, stored: list[dict]) -> tuple[list[dict], list[dict]]:
     """Sealed texts made ready for send_once (to, body, ref added), and those whose recipient is gone."""
     sealer, ready, gone = line.store.sealer, [], []
-    payloads = [json.loads(sealer.open(t["s"], "text")) for t in stored]
+    # A text queued before sealing (in flight across the upgrade) carries to and body itself.
+    payloads = [json.loads(sealer.open(t["s"], "text")) if "s" in t else t for t in stored]
     pids = [p["pid"] for p in payloads if p.get("pid")]
     numbers = {}
     if pids:
@@ -58,7 +59,9 @@ def open_texts(line, stored: list[dict]) -> tuple[list[dict], list[dict]]:
 
 
 def stored_form(text: dict) -> dict:
-    """What open_texts added, taken off again (to keep a text waiting)."""
+    """What open_texts added, taken off again (to keep a text waiting); a text from before sealing stays whole."""
+    if "s" not in text:
+        return dict(text)
     return {k: v for k, v in text.items() if k not in ("to", "body", "ref")}
 
 

@@ -403,3 +403,17 @@ def test_in_the_demo_wipe_also_takes_the_numbers_texts_out_of_the_simulators_log
     assert ROSE.encode() in b" ".join(w.redis.lrange(Keys.sim_log, 0, -1))
     w.text(ROSE, "WIPE YES")
     assert traces(w, ROSE) == []
+
+
+def test_texts_queued_before_the_upgrade_in_the_old_form_are_still_sent(line):
+    """A send job or a bulk text in flight across the deploy (numbers and bodies in the clear) still goes."""
+    w = line
+    from smsline import pacing
+    from smsline.bootstrap import DEFAULT
+    from smsline.jobs import send_texts
+
+    w.line.queues[DEFAULT].enqueue_call(send_texts, args=([{"id": "old-1", "to": SAM, "body": "old job"}],))
+    w.redis.rpush(pacing.BulkKeys.outbox, '1|{"id":"old-2","to":"%s","body":"old bulk"}' % SAM)
+    w.run_jobs()
+    pacing.drain(w.line)
+    assert w.take(SAM) == ["old job", "old bulk"]
