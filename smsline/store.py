@@ -406,7 +406,16 @@ class Store:
             for h in hashes:
                 pipe.delete(Keys.by_number.format(h=h), Keys.stranger.format(h=h))
             pipe.execute()
-        gone += self._sweep_keys(pid, hashes)
+        if pid:
+            gone += self._sweep_keys(pid, hashes)
+        else:
+            # No record: only marks keyed by the number's hash can exist. Redis filters the scan itself, so a
+            # flood of WIPE YES from unknown numbers costs little.
+            for h in hashes:
+                keys = list(self.r.scan_iter(match=Keys.rate.format(pid=h, kind="*"), count=1000))
+                if keys:
+                    self.r.delete(*keys)
+                gone += len(keys)
         self._drop_from_sim_log(number)
         return gone
 

@@ -134,6 +134,7 @@ def past_timers_with_twilio_failing(w) -> None:
     w.text(ROSE, f"START 20 {NOTES[1]}")
     w.advance(40)
     retry_everything(w)
+    assert any(NOTES[1] in t for t in w.inbox(ORGANIZER)), "the alert was handed on and sent, note and all"
     w.text(ROSE, "OK")
     w.text(ROSE, f"SOS {NOTES[2]}")
     retry_everything(w)
