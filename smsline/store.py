@@ -426,39 +426,34 @@ class Store:
             if needle in entry or needle.lstrip(b"+") in entry:
                 self.r.lrem(Keys.sim_log, 0, entry)
 
-    def _sweep_keys(self, pid: str | None, hashes: list[str]) -> int:
+    def _sweep_keys(self, pid: str, hashes: list[str]) -> int:
         """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""
-        owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in ([pid] if pid else []) + hashes)
+        owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in [pid] + hashes)
         sent, waiting = Keys.sent.format(mid=""), Keys.message.format(mid="")
         drop, seen, refs, sets, hashes_out, lists = [], [], [], [], [], []
         for raw in self.r.scan_iter(match=P + "*", count=1000):
             k = raw.decode()
             if k.startswith(owned) or k.startswith(Keys.ready.format(token="")):
                 drop.append(k)  # alerts rendered ahead are only a shortcut: the sender renders them again
-            elif pid and ((k.startswith(sent) and pid in k) or (k.startswith(waiting) and k.endswith("-" + pid))):
+            elif (k.startswith(sent) and pid in k) or (k.startswith(waiting) and k.endswith("-" + pid)):
                 # Send records tie ids together: all go. Of the texts waiting, those to this person go;
                 # those about them (a stand-down, a "no longer your buddy") must still reach the others.
                 drop.append(k)
-            elif pid and k == P + "card:draft:" + pid:
+            elif k == P + "card:draft:" + pid:
                 drop.append(k)
             elif k.startswith(Keys.seen.format(sid="")):
                 seen.append(k)
-            elif pid and k.startswith(Keys.sid_ref.format(sid="")):
+            elif k.startswith(Keys.sid_ref.format(sid="")):
                 refs.append(k)
-            elif pid and k.startswith((P + "bno:", P + "al:", P + "members", P + "organizers")):
+            elif k.startswith((P + "bno:", P + "al:")):
                 sets.append(k)
-            elif pid and k.startswith((P + "b:", P + "bof:")):
+            elif k.startswith((P + "b:", P + "bof:")):
                 hashes_out.append(k)
-            elif pid and (k == Keys.outbox):
-                hashes_out.append(k)
-            elif pid and (k == P + "bulk:out" or k.startswith(P + "bulk:c:")):
+            elif k == Keys.outbox or k == P + "bulk:out" or k.startswith(P + "bulk:c:"):
                 lists.append(k)
-        drop += self._kept_replies_of(pid, hashes, seen)
-        if pid:
-            for chunk in _chunks(refs, 500):
-                for k, v in zip(chunk, self.r.mget(chunk)):
-                    if v and pid.encode() in v:
-                        drop.append(k)
+        drop += self._kept_replies_of(pid, seen)
+        for chunk in _chunks(refs, 500):
+            drop += [k for k, v in zip(chunk, self.r.mget(chunk)) if v and pid.encode() in v]
         with self.r.pipeline(transaction=False) as pipe:
             for chunk in _chunks(drop, 500):
                 pipe.delete(*chunk)
@@ -467,11 +462,10 @@ class Store:
             for k in hashes_out:
                 pipe.hdel(k, pid)
             pipe.execute()
-        if pid:
-            self._drop_waiting_texts(pid, hashes_out, lists)
+        self._drop_waiting_texts(pid, lists)
         return len(drop)
 
-    def _kept_replies_of(self, pid: str | None, hashes: list[str], keys: list[str]) -> list[str]:
+    def _kept_replies_of(self, pid: str, keys: list[str]) -> list[str]:
         """Kept replies (sealed) that were given to this person."""
         mine = []
         for chunk in _chunks(keys, 500):
@@ -482,17 +476,17 @@ class Store:
                     d = json.loads(self.sealer.open(v, "reply"))
                 except ValueError:
                     continue
-                if isinstance(d, dict) and pid and d.get("p") == pid:
+                if isinstance(d, dict) and d.get("p") == pid:
                     mine.append(k)
         return mine
 
-    def _drop_waiting_texts(self, pid: str, hash_keys: list[str], list_keys: list[str]) -> None:
+    def _drop_waiting_texts(self, pid: str, keys: list[str]) -> None:
         """Texts waiting in the notices outbox or a bulk list to this person (a text's id ends with its recipient)."""
-        if Keys.outbox in hash_keys:
+        if Keys.outbox in keys:
             fields = [f for f in self.r.hkeys(Keys.outbox) if f.endswith(b"-" + pid.encode())]
             if fields:
                 self.r.hdel(Keys.outbox, *fields)
-        for k in list_keys:
+        for k in (k for k in keys if k != Keys.outbox):
             for entry in self.r.lrange(k, 0, -1):
                 head = entry.split(b"|", 1)[-1]
                 try:
@@ -510,7 +504,7 @@ class Store:
         handled meanwhile are never overwritten. Covert words cannot be rehashed without the word:
         they move when their member next uses them; `words_left` says how many still wait.
         """
-        counts = {"resealed": 0, "lookups": 0, "words_left": 0, "optouts": 0}
+        counts = {"resealed": 0, "lookups": 0, "words_left": 0}
         cas_str = self.r.register_script(_CAS_STRING)
         cas_field = self.r.register_script(_CAS_FIELD)
         strings = {Keys.seen.format(sid=""): "reply", Keys.message.format(mid=""): "text",

@@ -418,3 +418,29 @@ def test_texts_queued_before_the_upgrade_in_the_old_form_are_still_sent(line):
     w.run_jobs()
     pacing.drain(w.line)
     assert w.take(SAM) == ["old job", "old bulk"]
+
+
+def test_wipe_takes_the_numbers_waiting_broadcast_texts_and_leaves_the_others(line):
+    """A paced broadcast still going out: the wiped member's text leaves the queue, everyone else's stays."""
+    from smsline import pacing
+
+    w = line
+    for n, alias in ((IVY, "Ivy"), (DAN, "Dan")):
+        w.text(ORGANIZER, f"ADD {n} {alias}")
+        w.text(n, "JOIN")
+        w.take(n)
+    w.redis.delete(pacing.BulkKeys.chain)
+    w.line.settings = w.line.settings.__class__(**{**w.line.settings.__dict__, "send_rate": 0.001})
+    w.text(ORGANIZER, "BROADCAST Careful near the Zebra Motel tonight")
+    waiting = pacing.pending(w.line)
+    ids = [json.loads(e.split(b"|", 1)[1])["id"] for e in w.redis.lrange(pacing.BulkKeys.outbox, 0, -1)]
+    assert waiting == len(ids) == 2, "one went at once, two wait their turn"
+    gone, stays = (IVY, DAN) if any(i.endswith(w.line.store.pid_for(IVY)) for i in ids) else (DAN, IVY)
+    w.take(gone), w.take(stays)
+    w.text(gone, "WIPE YES")
+    assert pacing.pending(w.line) == 1
+    assert traces(w, gone) == []
+    w.line.settings = w.line.settings.__class__(**{**w.line.settings.__dict__, "send_rate": 1000.0})
+    pacing.drain(w.line)
+    assert w.take(gone) == []
+    assert "Careful near the Zebra Motel tonight" in w.take(stays) + w.take(ROSE)
