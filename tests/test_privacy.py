@@ -444,3 +444,18 @@ def test_wipe_takes_the_numbers_waiting_broadcast_texts_and_leaves_the_others(li
     pacing.drain(w.line)
     assert w.take(gone) == []
     assert "Careful near the Zebra Motel tonight" in w.take(stays) + w.take(ROSE)
+
+
+def test_a_word_under_a_key_no_longer_configured_is_logged_loudly(line, caplog):
+    """Without SMSLINE_SECRET_KEY_OLD a word hashed under it cannot match: the operator is told how to fix it."""
+    w = line
+    w.text(ROSE, "SAFEWORD bluebird")
+    new = "a-brand-new-secret-key"
+    same_redis(w, secret_key=new, secret_key_old=w.line.settings.secret_key).app.test_cli_runner().invoke(
+        args=["keys", "rotate"])
+    rotated = same_redis(w, secret_key=new)  # the old key dropped too soon: one word still under it
+    rotated.text(ROSE, "START 30")
+    with caplog.at_level("WARNING", logger="smsline.covert"):
+        rotated.text(ROSE, "OK bluebird")
+    assert any("SMSLINE_SECRET_KEY_OLD" in r.getMessage() for r in caplog.records)
+    assert all("bluebird" not in r.getMessage() and "4155550102" not in r.getMessage() for r in caplog.records)
