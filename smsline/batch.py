@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 from . import session
 from .phones import mask
-from .session import Alert, People, Tell, Timer
-from .store import DAY, Keys
+from .session import Alert, People, Tell
+from .store import DAY, Keys, decode_timer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
     Preparing early, the alerts are rendered too, so that at the due moment only
     the writes and the sends are left.
     """
+    from .sending import seal_text
     from .service import Directory, outgoing, round_commands
 
     store, r = line.store, line.redis
@@ -65,7 +66,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         pipe.smembers(Keys.organizers)
         raw = pipe.execute()
     organizers = tuple(sorted(o.decode() for o in raw[-1]))
-    timers = {pid: (rec, Timer.from_dict(json.loads(rec))) for pid, rec in zip(pids, raw[:-1]) if rec}
+    timers = {pid: (rec, decode_timer(store.sealer, rec)) for pid, rec in zip(pids, raw[:-1]) if rec}
     d = Directory(store)
     d.prefetch(pids=list(timers), links=list(timers))
     # Everyone these steps may text, read in one more round trip.
@@ -83,7 +84,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         cmds, rounds, texts, ready = store.timer_commands(pid, new, at), [], 0, []
         for e in effects:
             if isinstance(e, Alert):
-                cmds += round_commands(pid, new, e, at)
+                cmds += round_commands(store, pid, new, e, at)
                 rounds.append((pid, new.tid, e.round))
                 for rid in e.to if until is not None else ():
                     person = d.person(rid)
@@ -98,7 +99,7 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
                 for rid in e.to:
                     o = outgoing(line, rid, e.key, e.fields, at, uid, member=pid, d=d)
                     if o:
-                        cmds.append(["HSET", Keys.outbox, o.id, json.dumps(o.as_dict())])
+                        cmds.append(["HSET", Keys.outbox, o.id, seal_text(line, o)["s"]])
                         texts += 1
         plans.append(Plan(pid, rec, t.next_at, json.dumps(cmds), rounds, texts,
                           new.next_at if new.live else None, ready))
@@ -172,7 +173,7 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = 
         spec_raw = rec.get(f"r{rnd}")
         if not spec_raw:
             continue
-        specs[(pid, tid, rnd)] = json.loads(spec_raw)
+        specs[(pid, tid, rnd)] = json.loads(line.store.sealer.open(spec_raw, "round"))
         prefix = f"{rnd}:"
         candidates += [((pid, tid, rnd), f) for f, v in rec.items() if f.startswith(prefix) and v == "pending"]
     outcome, failed = {}, {}
@@ -326,16 +327,17 @@ def drain_outbox(line, limit: int = 2000) -> int:
     """Send the notices batches queued, once each; each leaves the outbox when sent or failed for good.
 
     Returns how many are left for a later drain (not accepted yet, or held by another sender)."""
-    from .sending import send_once
+    from .sending import open_texts, send_once
 
     items = []
-    for _, v in line.redis.hscan_iter(Keys.outbox, count=500):
-        items.append(json.loads(v))
+    for k, v in line.redis.hscan_iter(Keys.outbox, count=500):
+        items.append({"id": k.decode(), "s": v})
         if len(items) >= limit:
             break
     if not items:
         return 0
-    out = send_once(line, items)
-    if out.finished:
-        line.redis.hdel(Keys.outbox, *[t["id"] for t in out.finished])
+    texts, gone = open_texts(line, items)
+    out = send_once(line, texts)
+    if out.finished or gone:
+        line.redis.hdel(Keys.outbox, *[t["id"] for t in out.finished + gone])
     return len(out.retry) + len(out.busy)

@@ -101,7 +101,8 @@ def build(settings=None, *, redis=None, transport=None, clock=None) -> Line:
     redis = redis if redis is not None else redis_from(settings)
     transport = transport if transport is not None else transport_mod.build(settings, redis)
     queues = {name: Queue(name, connection=redis) for name in QUEUES}
-    line = Line(settings, redis, Store(redis, settings.secret_key), transport, queues, clock or time.time)
+    line = Line(settings, redis, Store(redis, settings.secret_key, settings.secret_key_old), transport, queues,
+                clock or time.time)
     from .gateways import attach
 
     attach(line)

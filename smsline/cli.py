@@ -17,6 +17,7 @@ from .phones import mask, normalize
 
 organizer = AppGroup("organizer", help="Manage organizers.")
 reports = AppGroup("reports", help="Bad-date reports.")
+keys = AppGroup("keys", help="The secret key: rotation.")
 
 
 def _line():
@@ -134,8 +135,17 @@ def reports_export() -> None:
     export_csv(_line(), sys.stdout)
 
 
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Seal again under SMSLINE_SECRET_KEY what SMSLINE_SECRET_KEY_OLD sealed, and move number lookups."""
+    line = current_app.extensions["smsline"]
+    counts = line.store.rotate()
+    click.echo(f"resealed {counts['resealed']} values; moved {counts['lookups']} number lookups; "
+               f"{counts['words_left']} covert words still under an older key (they move when next used)")
+
+
 def register(app) -> None:
-    for command in (organizer, reports, members, timers, alerts):
+    for command in (organizer, reports, keys, members, timers, alerts):
         app.cli.add_command(command)
     _register_gateway(app)
 

@@ -68,6 +68,7 @@ class Settings:
     grace_minutes: int = 5
     realert_minutes: int = 10
     secret_key: str = DEV_SECRET_KEY
+    secret_key_old: str | None = None  # the key before a rotation: still opens what it sealed
     send_rate: float = 1.0
     report_days: int = 365
     max_rounds: int = 6
@@ -148,6 +149,7 @@ def from_env(env=None) -> Settings:
         grace_minutes=_int("SMSLINE_GRACE_MINUTES", 5, env),
         realert_minutes=max(1, _int("SMSLINE_REALERT_MINUTES", 10, env)),
         secret_key=secret,
+        secret_key_old=g("SMSLINE_SECRET_KEY_OLD"),
         send_rate=_float("SMSLINE_SEND_RATE", 1.0, env),
         report_days=_int("SMSLINE_REPORT_DAYS", 365, env),
         max_rounds=max(1, _int("SMSLINE_MAX_ROUNDS", 6, env)),

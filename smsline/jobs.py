@@ -21,7 +21,7 @@ from . import session
 from .batch import alerts_going_out, alerts_in_progress
 from .bootstrap import DEFAULT, HIGH, SEND, current
 from .store import DAY, Keys
-from .sending import CLAIM_SECONDS, send_once
+from .sending import CLAIM_SECONDS, open_texts, send_once
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +232,10 @@ def _dispatch(line, rounds, now: float, part: int, wait: bool, ready: list = ())
     if rounds and wait:
         deliver(line, rounds, now, ready)
     elif rounds and part % 2:
-        # Every other part goes to the general worker: sending is CPU work, and it has its own CPU.
-        line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now, ready), result_ttl=0, failure_ttl=DAY,
+        # Every other part goes to the general worker: sending is CPU work, and it has its own CPU. The
+        # alerts rendered ahead wait sealed in Redis for it; the job itself carries ids only.
+        token = _stash_ready(line, ready) if ready else ""
+        line.queues[SEND].enqueue_call(deliver_rounds, args=(rounds, now, token), result_ttl=0, failure_ttl=DAY,
                                        description="alert rounds")
     elif rounds:
         _deliver_later(line, rounds, now, ready)
@@ -318,9 +320,31 @@ class RoundIncomplete(RuntimeError):
     """Some texts were not accepted yet; raising makes RQ retry with back-off."""
 
 
-def deliver_rounds(rounds: list, now: float, ready: list = ()) -> dict:
-    """Rounds the alarms worker handed over (recorded already: if this job is lost, the sweep sends them)."""
-    return deliver(current(), [tuple(r) for r in rounds], now, ready)
+READY_SECONDS = 300  # alerts rendered ahead wait this long for the other worker; after that they are rendered again
+
+
+def _stash_ready(line, ready: list) -> str:
+    import secrets
+
+    token = secrets.token_hex(8)
+    sealed = line.store.sealer.seal(json.dumps([list(x) for x in ready]), "ready")
+    line.redis.set(Keys.ready.format(token=token), sealed, ex=READY_SECONDS)
+    return token
+
+
+def deliver_rounds(rounds: list, now: float, ready: str | list = "") -> dict:
+    """Rounds the alarms worker handed over (recorded already: if this job is lost, the sweep sends them).
+
+    `ready` names the alerts rendered ahead; if they are gone (lapsed, or WIPE), the rounds are rendered here.
+    """
+    line = current()
+    rendered = [tuple(x) for x in ready] if isinstance(ready, list) else []  # a job queued before sealing
+    if ready and isinstance(ready, str):
+        key = Keys.ready.format(token=ready)
+        raw = line.redis.getdel(key)
+        if raw:
+            rendered = [tuple(x) for x in json.loads(line.store.sealer.open(raw, "ready"))]
+    return deliver(line, [tuple(r) for r in rounds], now, rendered)
 
 
 def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dict:
@@ -339,9 +363,21 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = 
     return deliver_batch(line, rounds, now, ready)
 
 
-def send_texts(texts: list[dict]) -> None:
-    """Send notifications once each (a claim per message id survives job retries and crashes)."""
-    out = send_once(current(), texts)
+def send_texts(ids: list[str]) -> None:
+    """Send notifications once each (a claim per message id survives job retries and crashes).
+
+    The job holds message ids; the texts wait sealed in Redis until sent (or WIPE takes them).
+    """
+    line = current()
+    legacy = [t for t in ids if isinstance(t, dict)]  # a job queued before sealing, in flight across the upgrade
+    ids = [i for i in ids if isinstance(i, str)]
+    keys = [Keys.message.format(mid=i) for i in ids]
+    stored = [{"id": i, "s": v} for i, v in zip(ids, line.redis.mget(keys) if keys else []) if v]
+    texts, gone = open_texts(line, stored + legacy)
+    out = send_once(line, texts)
+    done = [Keys.message.format(mid=t["id"]) for t in out.finished + gone]
+    if done:
+        line.redis.delete(*done)
     if out.retry or out.busy:
         raise RoundIncomplete("some texts were not accepted yet")
 
@@ -382,6 +418,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
     if line.redis.hlen(Keys.outbox):
         queue_drain(line, now)
     line.store.lapse_buddy_invites(now)  # pending buddy links past their week, even if nobody looks
+    line.store.rewrite_aof_if_due()  # a WIPE's AOF rewrite that Redis refused or the rate limit held back
     return acted + resume_rounds(line, now)
 
 

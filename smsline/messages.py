@@ -12,7 +12,7 @@ LONG = {"alert", "alert_repeat", "alert_last", "sos", "ack_stale",
         "help_buddy", "invite_member", "invite_buddy", "invite_organizer", "duress",
         # An organizer's overview (who has no buddy, which alarms are open) is worth up to three texts.
         "members_summary", "alerts_list",
-        "report_forward", "report_warning", "broadcast", "rights",
+        "report_forward", "broadcast", "rights",
         "invite_member_both", "invite_buddy_both", "invite_organizer_both", "sos_reminder"}
 
 # Free-text fields that may be shortened to make a text fit.
@@ -125,8 +125,6 @@ EN = {
     "test_sent": "Test sent to {names}. Ask them if it arrived.",
     "test_nobody": "You have no confirmed buddy to test. Add one: BUDDY number name",
     "wipe_confirm": "This erases everything kept about this number. Reply WIPE YES to confirm.",
-    "wipe_confirm_last_org": "You are the last organizer: nobody can run the line after this. "
-                             "Reply WIPE YES to erase anyway.",
     "wipe_done": "Everything kept about this number is erased.",
     "buddy_link_ended": "{name} is no longer your buddy.",
     # General
@@ -181,7 +179,6 @@ EN = {
     "reject_usage": "To drop a report: REJECT id",
     "reports_list": "To review: {list}{list_part}. Reply APPROVE id or REJECT id.",
     "reports_none": "No reports are waiting.",
-    "report_warning": "{network} warning: {note} Before you meet someone new, screen them: CHECK number or plate.",
     "check_usage": "To screen someone: CHECK and their number or plate, e.g. CHECK 415 555 0100 or CHECK 7ABC123.",
     "check_bad": "That is not a phone number or a plate. Try CHECK 415 555 0100 or CHECK 7ABC123.",
     "check_none": "No approved warnings match that. Stay careful all the same: tell a buddy and START a timer.",
@@ -290,6 +287,12 @@ EN = {
     "sos_reminder": "{network}: {member} still asks for help ({alert_at}).{note_part} "
                     "Call or text them now. Reply ACK when you are on it.",
     "slow_down": "Too many texts in a minute: please wait a little. OK and SOS always work.",
+    # crypt: wipe
+    "wipe_last_org": "You are the last organizer, so this number cannot be erased: nobody could run the line. "
+                     "Make someone else an organizer first (ORGANIZER number), then WIPE.",
+    # crypt: reports
+    "report_full_gone": "Report #{id} is approved, but its full text is no longer kept. "
+                        "To warn everyone, BROADCAST your own words.",
 }
 
 def _load_catalog() -> dict[str, dict[str, str]]:

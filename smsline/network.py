@@ -1,14 +1,19 @@
 """The network's shared knowledge: bad-date reports, screening with CHECK, broadcasts and the rights card.
 
-Nothing here ever ties a report to its reporter once the organizers have the
-forward: a report keeps no person id, the identifiers in it (phone numbers,
-plates) are kept only as keyed hashes, and its text is kept with them
-redacted.
+A report's full text (what members will be warned with: the plate or number
+of the bad date kept, the reporter's own number and alias taken out) and the
+link to its reporter are kept sealed (sealing.py) only until the organizers
+decide: REJECT, or APPROVE with SEND, drops them; a plain APPROVE keeps them
+REPORT_SEND_DAYS more for a later SEND. After that only the keyed hashes of
+the identifiers (for CHECK) and the redacted text (sealed, for the export)
+are left. The reporter is never sent their own warning, and a WIPE drops
+their link at once.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -41,8 +46,12 @@ CARD_CONFIRM_MINUTES = 10
 CARDS = Path(__file__).parent / "cards"
 
 
+REPORT_SEND_DAYS = 7      # after a plain APPROVE, the full text waits this long for APPROVE id SEND
+
+
 class ReportKeys:
-    report = "sl:rep:{rid}"              # hash: text, cats, at, status, approved_at, ids (hashes, comma-separated)
+    report = "sl:rep:{rid}"              # hash: text (redacted, sealed), cats, at, status, approved_at, ids (hashes)
+    sealed = "sl:rep:{rid}:full"         # sealed json {warning, reporter}: until the decision (see module doc)
     pending = "sl:rep:pending"           # zset rid -> reported at
     approved = "sl:rep:approved"         # zset rid -> reported at
     index = "sl:rep:ix:{h}"              # zset rid -> reported at: approved reports naming this identifier
@@ -173,10 +182,12 @@ CATEGORY_PATTERNS = tuple((code, re.compile(p)) for code, p in (
 class Reports:
     """Bad-date reports, their screening index and the rights cards: one owner for sl:rep:* and sl:card:*."""
 
-    def __init__(self, redis, secret: str, days: int):
+    def __init__(self, redis, secret: str, days: int, sealer=None, old_secret: str | None = None):
         self.r = redis
         self.secret = secret
+        self.old_secret = old_secret
         self.days = max(1, int(days))
+        self.sealer = sealer
 
     @property
     def lifetime(self) -> int:
@@ -189,21 +200,30 @@ class Reports:
     def hash(self, normalized: str) -> str:
         return screen_hash(self.secret, normalized)
 
+    def hashes(self, normalized: str) -> list[str]:
+        """What CHECK looks up: the hash under the key, and under the old key while one is set.
+
+        Identifiers are kept only as hashes, so they cannot be hashed again under a new key."""
+        return [self.hash(normalized)] + ([screen_hash(self.old_secret, normalized)] if self.old_secret else [])
+
     def _ttl(self, at: float, now: float) -> int:
         return max(1, int(at + self.lifetime - now))
 
-    def create(self, text: str, cats: list[str], hashes: list[str], now: float) -> str:
-        """Keep a pending report; returns its id."""
-        fields = {"text": text, "cats": ",".join(cats), "at": repr(now), "status": "pending",
-                  "ids": ",".join(dict.fromkeys(hashes))}
+    def create(self, text: str, cats: list[str], hashes: list[str], now: float, warning: str = "",
+               reporter: str = "") -> str:
+        """Keep a pending report (redacted text sealed; full warning text and reporter sealed apart); its id."""
+        fields = {"text": self.sealer.seal(text, "report"), "cats": ",".join(cats), "at": repr(now),
+                  "status": "pending", "ids": ",".join(dict.fromkeys(hashes))}
         while True:
             rid = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
             key = ReportKeys.report.format(rid=rid)
             if self.r.hsetnx(key, "status", "pending"):
                 break
+        full = self.sealer.seal(json.dumps({"warning": warning, "reporter": reporter}), "report")
         with self.r.pipeline() as pipe:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self._ttl(now, now))
+            pipe.set(ReportKeys.sealed.format(rid=rid), full, ex=self._ttl(now, now))
             pipe.zadd(ReportKeys.pending, {rid: now})
             pipe.zremrangebyscore(ReportKeys.pending, "-inf", f"({self.cutoff(now)}")
             pipe.execute()
@@ -216,6 +236,7 @@ class Reports:
         if not report.get("at") or float(report["at"]) < self.cutoff(now):
             return None
         report["id"] = rid
+        report["text"] = self.sealer.open(report.get("text"), "report")
         report["at"] = float(report["at"])
         report["hashes"] = [h for h in report.get("ids", "").split(",") if h]
         report["categories"] = [c for c in report.get("cats", "").split(",") if c]
@@ -238,6 +259,7 @@ class Reports:
                     pipe.multi()
                     pipe.hset(key, mapping={"status": "approved", "approved_at": repr(now)})
                     pipe.expire(key, ttl)
+                    pipe.expire(ReportKeys.sealed.format(rid=rid), min(ttl, REPORT_SEND_DAYS * DAY))
                     pipe.zrem(ReportKeys.pending, rid)
                     pipe.zadd(ReportKeys.approved, {rid: at})
                     for h, current in index_ttls.items():
@@ -256,13 +278,37 @@ class Reports:
         if report is None:
             return False
         with self.r.pipeline() as pipe:
-            pipe.delete(ReportKeys.report.format(rid=rid))
+            pipe.delete(ReportKeys.report.format(rid=rid), ReportKeys.sealed.format(rid=rid))
             pipe.zrem(ReportKeys.pending, rid)
             pipe.zrem(ReportKeys.approved, rid)
             for h in report["hashes"]:
                 pipe.zrem(ReportKeys.index.format(h=h), rid)
             pipe.execute()
         return True
+
+    def take_full(self, rid: str) -> dict | None:
+        """The full warning text and the reporter, dropped as they are read (the warning is going out)."""
+        with self.r.pipeline() as pipe:
+            pipe.get(ReportKeys.sealed.format(rid=rid))
+            pipe.delete(ReportKeys.sealed.format(rid=rid))
+            raw, _ = pipe.execute()
+        return json.loads(self.sealer.open(raw, "report")) if raw else None
+
+    def forget_reporter(self, pid: str, now: float) -> int:
+        """WIPE: no report keeps a link to this person any longer; returns how many did."""
+        dropped = 0
+        for rid in self.r.zrangebyscore(ReportKeys.pending, "-inf", "+inf") + \
+                self.r.zrangebyscore(ReportKeys.approved, "-inf", "+inf"):
+            key = ReportKeys.sealed.format(rid=rid.decode())
+            raw = self.r.get(key)
+            if not raw:
+                continue
+            full = json.loads(self.sealer.open(raw, "report"))
+            if full.get("reporter") == pid:
+                full["reporter"] = ""
+                self.r.set(key, self.sealer.seal(json.dumps(full), "report"), keepttl=True)
+                dropped += 1
+        return dropped
 
     def pending(self, now: float) -> list[str]:
         """Ids of reports waiting for review, oldest first."""
@@ -329,7 +375,8 @@ def _service():
 
 
 def reports_for(line: Line) -> Reports:
-    return Reports(line.redis, line.settings.secret_key, line.settings.report_days)
+    return Reports(line.redis, line.settings.secret_key, line.settings.report_days, line.store.sealer,
+                   line.settings.secret_key_old)
 
 
 # Texts --------------------------------------------------------------------------
@@ -365,15 +412,23 @@ def _redact(ctx: Ctx, text: str, spans: list[tuple[str, int, int]]) -> str:
     return _clean(redacted)[:MAX_STORED]
 
 
-def _recipients(ctx: Ctx) -> list[str]:
-    """Everyone who joined, except the organizer sending (who is told separately)."""
-    return [p for p in ctx.store.members() if p != ctx.pid]
+def _unname(ctx: Ctx, text: str) -> str:
+    """The text without the reporter's own alias."""
+    alias = ctx.person.get("alias")
+    if alias and len(alias) >= 2:
+        text = re.sub(rf"(?<!\w){re.escape(alias)}(?!\w)", ctx.part("redacted_name"), text, flags=re.I)
+    return _clean(text)
 
 
-def _queue_warning(ctx: Ctx, key: str, fields: dict, uid: str) -> dict:
+def _recipients(ctx: Ctx, skip: str = "") -> list[str]:
+    """Everyone who joined, except the organizer sending (who is told separately) and `skip`."""
+    return [p for p in ctx.store.members() if p != ctx.pid and p != skip]
+
+
+def _queue_warning(ctx: Ctx, key: str, fields: dict, uid: str, skip: str = "") -> dict:
     """Render one bulk text per joined member in their language and queue it for paced sending."""
     texts = []
-    for pid in _recipients(ctx):
+    for pid in _recipients(ctx, skip):
         o = _service().outgoing(ctx.line, pid, key, fields, ctx.now, uid)
         if o:
             texts.append(o)
@@ -426,8 +481,10 @@ def h_report(ctx: Ctx) -> None:
         hashes.append(reports.hash(value))
         shown.append(value)
     stored = _redact(ctx, text, spans)
-    rid = reports.create(stored, categories(text), hashes, ctx.now)
     forwarded = _clean(_splice(text, own, ctx.part("redacted_number")))[:MAX_FORWARDED]
+    # What members are warned with: the bad date's number or plate kept, nothing that points to the reporter.
+    warning = _unname(ctx, forwarded)[:MAX_FORWARDED]
+    rid = reports.create(stored, categories(text), hashes, ctx.now, warning=warning, reporter=ctx.pid)
     alias = ctx.person.get("alias") or "?"
     service, texts = _service(), []
     for org in ctx.store.organizers():
@@ -465,11 +522,13 @@ def h_approve(ctx: Ctx) -> None:
     if not send:
         ctx.reply("report_already" if result == "already" else "approve_ok", id=rid)
         return
-    if custom:
-        batch = _queue_warning(ctx, "broadcast", {"note": custom}, f"warn-{rid}")
-    else:
-        report = reports.get(rid, ctx.now) or {}
-        batch = _queue_warning(ctx, "report_warning", {"note": report.get("text", "")}, f"warn-{rid}")
+    full = reports.take_full(rid)
+    if full is None and not custom:
+        ctx.reply("report_full_gone", id=rid)
+        return
+    # Worded as a BROADCAST is; the reporter is not sent their own warning.
+    note = custom or full["warning"]
+    batch = _queue_warning(ctx, "broadcast", {"note": note}, f"warn-{rid}", skip=(full or {}).get("reporter", ""))
     ctx.reply("approve_sent", id=rid, count=batch["texts"], texts=batch["segments"], minutes=batch["minutes"])
 
 
@@ -478,7 +537,7 @@ def h_reject(ctx: Ctx) -> None:
     if ctx.cmd.error or not rid:
         ctx.reply("reject_usage")
         return
-    ok = reports_for(ctx.line).reject(rid, ctx.now)
+    ok = reports_for(ctx.line).reject(rid, ctx.now)  # the full text and the reporter link go with it
     ctx.reply("reject_ok" if ok else "report_unknown", id=rid)
 
 
@@ -522,7 +581,7 @@ def h_check(ctx: Ctx) -> None:
         ctx.reply("check_bad")
         return
     reports = reports_for(line)
-    found = reports.matches([reports.hash(v) for v in values], ctx.now)
+    found = reports.matches([h for v in values for h in reports.hashes(v)], ctx.now)
     if not found:
         ctx.reply("check_none")
         return

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 
 from .bootstrap import BULK, Line, current
 from .gsm7 import segments
+from .sending import seal_text, stored_form
 from .store import DAY, Keys
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def _scripts(line: Line) -> dict:
 
 
 def _entry(text: dict) -> str:
-    return f"{segments(text['body'])}|{json.dumps(text, separators=(',', ':'))}"
+    """A waiting bulk text: its segments, then its id, batch and attempts with the rest sealed (sending.seal_text)."""
+    return f"{text.get('g', 1)}|{json.dumps(stored_form(text), separators=(',', ':'))}"
 
 
 def _parse(raw: bytes | str) -> dict:
@@ -125,10 +127,10 @@ def queue_batch(line: Line, texts: list, notify: str | None = None, notice_key: 
     bid = secrets.token_hex(6)
     entries = []
     for t in texts:
-        d = t.as_dict() if hasattr(t, "as_dict") else dict(t)
-        d["b"] = bid
+        d = seal_text(line, t)
+        d["b"], d["g"] = bid, segments(t.body)
         entries.append(_entry(d))
-    total_segments = sum(segments(t.body if hasattr(t, "body") else t["body"]) for t in texts)
+    total_segments = sum(segments(t.body) for t in texts)
     if not entries:
         return {"id": bid, "texts": 0, "segments": 0}
     record = {"total": len(entries), "notify": notify or "", "key": notice_key,
@@ -215,11 +217,12 @@ def _continue(line: Line, now: float) -> None:
 
 
 def _send_chunk(line: Line, cid: str, texts: list[dict]) -> int:
-    from .sending import send_once
+    from .sending import open_texts, send_once
     from .transport import BULK
 
+    texts, gone = open_texts(line, texts)
     out = send_once(line, texts, kind=BULK)
-    finished, retry = out.finished, list(out.busy)  # busy: another sender holds it now; look again later
+    finished, retry = out.finished + gone, list(out.busy)  # busy: another sender holds it now; look again later
     for t in out.retry:
         t["n"] = t.get("n", 0) + 1
         (retry if t["n"] < MAX_ATTEMPTS else finished).append(t)

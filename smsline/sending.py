@@ -6,6 +6,11 @@ out a chunk at a time and each chunk is recorded as soon as Twilio answers it,
 so a worker that dies mid-batch leaves at most one chunk claimed and unrecorded.
 Such a claim lapses after CLAIM_SECONDS and the text is tried again: a text is
 only ever sent twice when Twilio took it and the answer was lost.
+
+A text waiting to go (a job's, the outbox's, a bulk batch's) is kept sealed
+and names its recipient by person id, never by number: `seal_text` makes that
+record and `open_texts` looks the number up at send time. A recipient erased
+by WIPE meanwhile is simply not texted. Jobs carry message ids only.
 """
 from __future__ import annotations
 
@@ -20,6 +25,47 @@ from .transport import OPTED_OUT, PERMANENT, TEXT
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this (Twilio timeout is 10 s)
+
+
+def seal_text(line, text) -> dict:
+    """A text (service.Outgoing) as it waits in Redis: its id, and the rest sealed, the recipient by id."""
+    payload = {"body": text.body, "ref": text.ref}
+    if text.via:
+        payload["via"] = text.via  # a reply goes back by the gateway its text came by
+    if text.pid:
+        payload["pid"] = text.pid
+    else:
+        payload["to"] = text.to  # a text with no person record behind it (tests, tools)
+    return {"id": text.id, "s": line.store.sealer.seal(json.dumps(payload), "text")}
+
+
+def open_texts(line, stored: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Sealed texts made ready for send_once (to, body, ref added), and those whose recipient is gone."""
+    sealer, ready, gone = line.store.sealer, [], []
+    # A text queued before sealing (in flight across the upgrade) carries to and body itself.
+    payloads = [json.loads(sealer.open(t["s"], "text")) if "s" in t else t for t in stored]
+    pids = [p["pid"] for p in payloads if p.get("pid")]
+    numbers = {}
+    if pids:
+        with line.redis.pipeline(transaction=False) as pipe:
+            for pid in pids:
+                pipe.hget(Keys.person.format(pid=pid), "number")
+            numbers = {pid: n.decode() for pid, n in zip(pids, pipe.execute()) if n}
+    for t, p in zip(stored, payloads):
+        to = p.get("to") or numbers.get(p.get("pid"))
+        if to:
+            ready.append({**t, "to": to, "body": p["body"], "ref": p.get("ref"),
+                          **({"via": p["via"]} if p.get("via") else {})})
+        else:
+            gone.append(t)
+    return ready, gone
+
+
+def stored_form(text: dict) -> dict:
+    """What open_texts added, taken off again (to keep a text waiting); a text from before sealing stays whole."""
+    if "s" not in text:
+        return dict(text)
+    return {k: v for k, v in text.items() if k not in ("to", "body", "ref", "via")}
 
 
 @dataclass

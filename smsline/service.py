@@ -140,12 +140,7 @@ class Outgoing:
     body: str
     ref: dict | None = None  # what a status callback for this text refers to
     via: str | None = None  # the gateway to send it through if it can (a reply: the one its text came by)
-
-    def as_dict(self) -> dict:
-        d = {"id": self.id, "to": self.to, "body": self.body, "ref": self.ref}
-        if self.via:
-            d["via"] = self.via
-        return d
+    pid: str | None = None  # the recipient: a waiting text names them by id, the number is looked up to send
 
 
 def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None,
@@ -158,7 +153,7 @@ def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str,
         return None
     lang = person.get("lang", "en")
     body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d))
-    return Outgoing(id=f"{uid}-{pid}", to=number, body=body)
+    return Outgoing(id=f"{uid}-{pid}", to=number, body=body, pid=pid)
 
 
 def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEFAULT) -> None:
@@ -170,9 +165,17 @@ def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEF
     if not texts:
         return
     from . import jobs
+    from .sending import seal_text
 
+    stored = [seal_text(line, t) for t in texts]
+    target = pipe if pipe is not None else line.redis.pipeline(transaction=False)
+    for s in stored:
+        target.set(Keys.message.format(mid=s["id"]), s["s"], ex=2 * DAY)
+    if pipe is None:
+        target.execute()
+    # The job carries message ids only: a failed job kept by RQ holds no number and no text.
     line.queues[queue].enqueue_call(
-        jobs.send_texts, args=([t.as_dict() for t in texts],), pipeline=pipe, description="send texts",
+        jobs.send_texts, args=([s["id"] for s in stored],), pipeline=pipe, description="send texts",
         result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
     )
 
@@ -274,7 +277,7 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     """
     from . import jobs
 
-    for cmd in round_commands(pid, t, a, now):
+    for cmd in round_commands(line.store, pid, t, a, now):
         pipe.execute_command(*cmd)
     if not queue_job:
         return
@@ -284,11 +287,12 @@ def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: fl
     )
 
 
-def round_commands(pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
-    """The writes that record a round: its spec, one pending delivery per recipient, the alerted index."""
+def round_commands(store, pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
+    """The writes that record a round: its spec (sealed: it holds the note), one pending delivery per
+    recipient, the alerted index."""
     dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
     spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
-    hset = ["HSET", dkey, f"r{a.round}", json.dumps(spec)]
+    hset = ["HSET", dkey, f"r{a.round}", store.sealer.seal(json.dumps(spec), "round")]
     for rid in a.to:
         hset += [f"{a.round}:{rid}", "pending"]
     # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
@@ -515,8 +519,9 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
         line.store.set_fields(pid, lang=ctx.cmd.lang, lang_chosen="1")
         person.update(lang=ctx.cmd.lang, lang_chosen="1")
     if (person.get("safe_hash") or person.get("duress_hash")) and (ctx.is_member or _timer_live(ctx)):
-        ctx.screen = covert.Screen(person, body)
+        ctx.screen = covert.Screen(line.store.sealer, person, body)
         ctx.cmd = parse(ctx.screen.body)
+        _rehash_words(line, pid, ctx.screen)
     screen, cmd = ctx.screen, ctx.cmd
     if screen and screen.duress:
         covert_duress(ctx)
@@ -536,6 +541,16 @@ ANYONE_WITH_TIMER = frozenset({"OK", "OK_UNCLEAR", "SOS", "EXTEND", "STATUS"})
 STRANGER_COMMANDS = frozenset({"OPTOUT", "OPTIN", "JOIN", "YES", "NO"})
 
 
+def _rehash_words(line: Line, pid: str, screen: covert.Screen) -> None:
+    """A word that matched a hash under the old key (or an unkeyed one) is hashed again under the current key."""
+    fields = {}
+    for kind, word in screen.rehash.items():
+        salt, digest = covert.hash_word(line.store.sealer, word)
+        fields.update({f"{kind}_salt": salt, f"{kind}_hash": digest})
+    if fields:
+        line.store.set_fields(pid, **fields)
+
+
 def dispatch(ctx: Ctx) -> None:
     cmd = ctx.cmd
     handler = HANDLERS.get(cmd.name, h_not_available)
@@ -543,7 +558,7 @@ def dispatch(ctx: Ctx) -> None:
     own_timer = _own_timer_handler(ctx, role, need)
     if own_timer:
         own_timer(ctx)
-    elif role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN"):
+    elif role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "WIPE"):
         # JOIN, YES and NO too: a number whose record outlived its invitation hears what a new number hears.
         h_stranger(ctx)
     elif role == "contact" and need != "any":
@@ -1328,12 +1343,12 @@ def _set_word(ctx: Ctx, kind: str) -> None:
         return
     problem = covert.word_problem(word)
     other = "duress" if kind == "safe" else "safe"
-    if not problem and covert.matches(person, other, word):
+    if not problem and covert.matches(ctx.store.sealer, person, other, word):
         problem = "word_same"
     if problem:
         ctx.reply(problem)
         return
-    salt, digest = covert.hash_word(word)
+    salt, digest = covert.hash_word(ctx.store.sealer, word)
     ctx.store.set_fields(ctx.pid, **{f"{kind}_salt": salt, f"{kind}_hash": digest})
     ctx.reply("word_set")
 
@@ -1364,27 +1379,40 @@ def h_test(ctx: Ctx) -> None:
 
 
 def h_wipe(ctx: Ctx) -> None:
-    """WIPE asks to confirm; WIPE YES erases everything stored about this number."""
+    """WIPE asks to confirm; WIPE YES erases everything stored about this number, whatever its role.
+
+    Anyone may ask, with or without a record, and gets the same answers (no oracle for
+    who had one). The last organizer is refused: the line must keep someone who can run it.
+    """
     store = ctx.store
-    last_org = ctx.is_organizer and len(store.organizers()) == 1
-    if ctx.cmd.text != "YES":
-        ctx.reply("wipe_confirm_last_org" if last_org else "wipe_confirm")
+    if ctx.is_organizer and len(store.organizers()) <= 1:
+        ctx.reply("wipe_last_org")
         return
-    t = store.timer(ctx.pid)
-    if t is not None and t.live:
-        timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
-    for member, status in store.buddy_of(ctx.pid).items():
-        if status == "confirmed":
-            o = outgoing(ctx.line, member, "buddy_link_ended", {"name": display_name(ctx.line, ctx.pid, member)},
-                         ctx.now, f"wipe-{ctx.pid}")
-            if o:
-                enqueue_texts(ctx.line, [o])
+    if ctx.cmd.text != "YES":
+        if ctx.pid or store.hit(store.number_hash(ctx.number), "wipe", UNKNOWN_REPLIES_PER_HOUR, 3600):
+            ctx.reply("wipe_confirm")
+        return
+    if ctx.pid:
+        t = store.timer(ctx.pid)
+        if t is not None and t.live:
+            timer_event(ctx.line, ctx.pid, lambda t, people: session.ok(t, ctx.now), ctx.now)
+        for member, status in store.buddy_of(ctx.pid).items():
+            if status == "confirmed":
+                o = outgoing(ctx.line, member, "buddy_link_ended",
+                             {"name": display_name(ctx.line, ctx.pid, member)}, ctx.now, f"wipe-{ctx.pid}")
+                if o:
+                    enqueue_texts(ctx.line, [o])
+        from .network import reports_for
+
+        reports_for(ctx.line).forget_reporter(ctx.pid, ctx.now)
     # The reply is rendered before the person's language is erased with everything else.
     ctx.reply("wipe_done")
-    former = list(store.buddy_links(ctx.pid))
-    store.wipe(ctx.pid, ctx.number)
+    former = list(store.buddy_links(ctx.pid)) if ctx.pid else []
+    gone = store.wipe(ctx.pid, ctx.number)
     for b in former:
         store.settle(b, LAPSED_TTL)  # their records lapse unless they serve another member
+    store.request_aof_rewrite(ctx.now)
+    log.info("wipe from %s: %d keys beyond the record", mask(ctx.number), gone)
 
 
 HANDLERS = {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass, field
 
@@ -9,13 +10,21 @@ from redis import Redis
 from redis.exceptions import WatchError
 
 from .phones import keyed_hash
+from .sealing import Sealer
 from .session import Timer
 
+log = logging.getLogger(__name__)
 P = "sl:"
 DAY = 86400
 INVITE_TTL = 7 * DAY   # an unanswered invitation, and the record of a number that only was invited
 LAPSED_TTL = 30 * DAY  # the record of a number that declined, was unbuddied or was removed
 KEPT_SECONDS = 2 * DAY  # an inbound MessageSid is remembered this long: Twilio redelivers within minutes
+AOF_REWRITE_SECONDS = 60  # at most one AOF rewrite a minute, however many WIPEs
+
+
+def _chunks(items: list, n: int):
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
 
 
 class Keys:
@@ -38,6 +47,8 @@ class Keys:
     android_event = P + "andev:{eid}"   # a phone's status event already acted on
     handed = P + "handed:{pid}:{tid}:{rnd}"  # recipients whose alert no gateway took for long: organizers alerted
     sent = P + "sent:{mid}"             # outbound message id claimed/sent
+    message = P + "msg:{mid}"           # sealed text waiting for its send job (recipient by person id)
+    ready = P + "ready:{token}"         # sealed alerts rendered ahead, handed to the other worker (short-lived)
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
     rate = P + "rl:{pid}:{kind}"
@@ -51,6 +62,8 @@ class Keys:
     stepping = P + "stepping:{second}"  # a worker thread has this second's due timers in hand (expires)
     wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
     unreachable = P + "unr:{pid}"       # why texts cannot reach this person: optout or failed:CODE (expires)
+    aof_due = P + "aof:due"             # a WIPE erased data: the AOF should be rewritten
+    aof_lock = P + "aof:lock"           # a rewrite was started lately (rate limit)
 
 
 # A recipient's delivery moves pending -> sending:<time> -> sent:<sid> (-> delivered/failed by callback).
@@ -215,6 +228,17 @@ for _, pair in ipairs(due) do
 end
 return #due
 """
+# Key rotation: replace a value only if it is still the one read.
+_CAS_STRING = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+_CAS_FIELD = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
 _PERSON_PREFIX, _TIMER_PREFIX = Keys.person.format(pid=""), Keys.timer.format(pid="")
 # Clear the unreachable mark; with ARGV[1] = '1', only one a failed text set, and not while the number
 # (its keyed hash in ARGV[2]) is opted out: an opt-out waits for an opt-in.
@@ -265,18 +289,38 @@ class Sender:
     timer_raw: bytes | None = None  # parsed only by the commands that show the timer
     held: bool = False  # past its number's flood limit: answered from the cheap path, not handled
     first_held: bool = False  # the first text held back in this window (it gets the one slow-down reply)
+    sealer: Sealer | None = field(default=None, compare=False, repr=False)
 
     @property
     def timer(self) -> Timer | None:
-        return Timer.from_dict(json.loads(self.timer_raw)) if self.timer_raw else None
+        return decode_timer(self.sealer, self.timer_raw)
+
+
+def encode_timer(sealer: Sealer, t: Timer) -> str:
+    """A timer record as stored: JSON with the note sealed."""
+    d = t.to_dict()
+    if d.get("note"):
+        d["note"] = sealer.seal(d["note"], "note")
+    return json.dumps(d)
+
+
+def decode_timer(sealer: Sealer, raw: bytes | str | None) -> Timer | None:
+    if not raw:
+        return None
+    d = json.loads(raw)
+    if d.get("note"):
+        d["note"] = sealer.open(d["note"], "note")
+    return Timer.from_dict(d)
 
 
 class Store:
     """Everything the line keeps in Redis, one owner per key."""
 
-    def __init__(self, redis: Redis, secret: str):
+    def __init__(self, redis: Redis, secret: str, old_secret: str | None = None):
         self.r = redis
         self.secret = secret
+        self.old_secret = old_secret if old_secret != secret else None
+        self.sealer = Sealer(secret, self.old_secret)
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
@@ -295,6 +339,8 @@ class Store:
 
     def pid_for(self, number: str) -> str | None:
         v = self.r.get(Keys.by_number.format(h=self.number_hash(number)))
+        if v is None and self.rekey_lookup(number):
+            v = self.r.get(Keys.by_number.format(h=self.number_hash(number)))
         return v.decode() if v else None
 
     def person(self, pid: str) -> dict:
@@ -318,30 +364,54 @@ class Store:
         out = self._inbound(keys=keys, args=[ttl if sid else "", _PERSON_PREFIX, _TIMER_PREFIX, int(question),
                                              KEPT_SECONDS, flood_window, flood_limit or "", int(exempt)])
         if not out[0]:
-            return None, out[1]
+            return None, self.open_reply(out[1])
         if out[0] == 2:
             lang = out[2].decode() if out[2] else "en"
             return Sender(person={"lang": lang}, held=True, first_held=bool(out[1])), None
         if len(out) == 1:
-            return Sender(), None
+            if self.old_secret and self.rekey_lookup(number):
+                return self.claim_inbound("", number)[0], None
+            return Sender(sealer=self.sealer), None
         _, pid, flat, member, organizer, timer_raw = out
         flat = json.loads(flat)  # an empty hash comes back as {} (Lua cannot tell an empty array from it)
         person = dict(zip(flat[0::2], flat[1::2])) if isinstance(flat, list) else {}
-        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw), None
+        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw, sealer=self.sealer), None
 
     def sender(self, number: str) -> Sender:
         """The sender of a text that has no MessageSid to claim."""
         return self.claim_inbound("", number)[0]
 
-    def keep_reply(self, sid: str, replies: list[str], ttl: int = KEPT_SECONDS) -> None:
-        """What a repeated delivery of this MessageSid gets back."""
-        self.r.set(Keys.seen.format(sid=sid[:64] or "none"), json.dumps(replies), ex=ttl)
+    def keep_reply(self, sid: str, replies: list[str], ttl: int = KEPT_SECONDS, pid: str | None = None) -> None:
+        """What a repeated delivery of this MessageSid gets back (sealed, with whose it is, for WIPE)."""
+        sealed = self.sealer.seal(json.dumps({"p": pid or "", "r": replies}), "reply")
+        self.r.set(Keys.seen.format(sid=sid[:64] or "none"), sealed, ex=ttl)
+
+    def open_reply(self, raw: bytes | None) -> bytes | None:
+        """A kept reply as the JSON list of texts it was (b"" while the first delivery is in hand)."""
+        if not raw:
+            return raw
+        plain = self.sealer.open(raw, "reply")
+        d = json.loads(plain)
+        return json.dumps(d["r"] if isinstance(d, dict) else d).encode()
+
+    def rekey_lookup(self, number: str) -> bool:
+        """After a key rotation: move this number's lookup from the old key's hash to the new one's."""
+        if not self.old_secret:
+            return False
+        old = Keys.by_number.format(h=keyed_hash(self.old_secret, number))
+        pid = self.r.get(old)
+        if not pid:
+            return False
+        self.r.set(Keys.by_number.format(h=self.number_hash(number)), pid, nx=True)
+        self.r.delete(old)
+        return True
 
     def ensure_person(self, number: str, ttl: int = INVITE_TTL) -> str:
         """The person id for a number, creating a bare record on first sight.
 
         A record that is not kept (member, or buddy of one) lives at least ttl seconds from now.
         """
+        self.pid_for(number)  # after a key rotation, moves a lookup under the old key's hash to the new one
         keys = [Keys.by_number.format(h=self.number_hash(number)), Keys.members]
         return self._ensure(keys=keys, args=[secrets.token_hex(8), number, ttl, P]).decode()
 
@@ -477,8 +547,7 @@ class Store:
 
     # Timers -----------------------------------------------------------------
     def timer(self, pid: str) -> Timer | None:
-        raw = self.r.get(Keys.timer.format(pid=pid))
-        return Timer.from_dict(json.loads(raw)) if raw else None
+        return decode_timer(self.sealer, self.r.get(Keys.timer.format(pid=pid)))
 
     def transact(self, pid: str, fn):
         """Run fn(pipe, timer, deliveries) under WATCH on the member's timer and deliveries.
@@ -492,7 +561,7 @@ class Store:
                 try:
                     pipe.watch(tkey)
                     raw = pipe.get(tkey)
-                    timer = Timer.from_dict(json.loads(raw)) if raw else None
+                    timer = decode_timer(self.sealer, raw)
                     deliveries: dict[str, str] = {}
                     if timer is not None:
                         dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
@@ -509,11 +578,10 @@ class Store:
         for cmd in self.timer_commands(pid, t, now):
             pipe.execute_command(*cmd)
 
-    @staticmethod
-    def timer_commands(pid: str, t: Timer, now: float) -> list[list]:
-        """The writes that store a timer: record (with expiry), due index, alerting index."""
+    def timer_commands(self, pid: str, t: Timer, now: float) -> list[list]:
+        """The writes that store a timer: record (with expiry, note sealed), due index, alerting index."""
         ttl = 7 * DAY if not t.live else int(max(t.ends_at - now, 0)) + 7 * DAY
-        cmds = [["SET", Keys.timer.format(pid=pid), json.dumps(t.to_dict()), "EX", ttl]]
+        cmds = [["SET", Keys.timer.format(pid=pid), encode_timer(self.sealer, t), "EX", ttl]]
         if t.live and t.next_at is not None:
             cmds.append(["ZADD", Keys.due, repr(t.next_at), pid])
         else:
@@ -545,29 +613,210 @@ class Store:
     def live_alarms_for(self, pid: str) -> list[str]:
         return sorted(m.decode() for m in self.r.smembers(Keys.alerted_for.format(pid=pid)))
 
-    def wipe(self, pid: str, number: str) -> None:
-        """Erase everything stored about a person: record, links both ways, timer, invitations, words."""
-        links = self.buddy_links(pid)
-        of = self.buddy_of(pid)
-        t = self.timer(pid)
+    def wipe(self, pid: str | None, number: str) -> int:
+        """Erase everything stored about a number, whatever its role; returns how many keys went.
+
+        Its record and lookups, links both ways, every timer's records (not only the
+        current one), invitations, words, kept replies, send records and waiting
+        texts to or about it, rate counters and the neutral-reply mark. Only its
+        keyed hash in the opt-out set stays: a number that said STOP must stay
+        stopped. One SCAN of the line's keys finds what is keyed by send or message
+        ids; a WIPE is rare, so its cost (about a second per 100,000 keys) is fine.
+        """
+        hashes = [self.number_hash(number)] + ([keyed_hash(self.old_secret, number)] if self.old_secret else [])
+        gone = 0
+        if pid:
+            links, of, t = self.buddy_links(pid), self.buddy_of(pid), self.timer(pid)
+            with self.r.pipeline() as pipe:
+                for b in links:
+                    pipe.hdel(Keys.buddy_of.format(pid=b), pid)
+                for m in of:
+                    pipe.hdel(Keys.buddies.format(pid=m), pid)
+                for rid in (t.alerted if t else ()):
+                    pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+                pipe.delete(
+                    Keys.person.format(pid=pid), Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid),
+                    Keys.declined.format(pid=pid), Keys.member_invite.format(pid=pid),
+                    Keys.organizer_invite.format(pid=pid), Keys.timer.format(pid=pid),
+                    Keys.alerted_for.format(pid=pid),
+                )
+                pipe.srem(Keys.members, pid)
+                pipe.srem(Keys.organizers, pid)
+                pipe.zrem(Keys.due, pid)
+                pipe.srem(Keys.alerting, pid)
+                pipe.execute()
         with self.r.pipeline() as pipe:
-            for b in links:
-                pipe.hdel(Keys.buddy_of.format(pid=b), pid)
-            for m in of:
-                pipe.hdel(Keys.buddies.format(pid=m), pid)
-            pipe.delete(
-                Keys.person.format(pid=pid), Keys.by_number.format(h=self.number_hash(number)),
-                Keys.buddies.format(pid=pid), Keys.buddy_of.format(pid=pid), Keys.declined.format(pid=pid),
-                Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid),
-                Keys.timer.format(pid=pid), Keys.alerted_for.format(pid=pid), Keys.unreachable.format(pid=pid),
-            )
-            if t is not None:
-                pipe.delete(Keys.deliveries.format(pid=pid, tid=t.tid))
-            pipe.srem(Keys.members, pid)
-            pipe.srem(Keys.organizers, pid)
-            pipe.zrem(Keys.due, pid)
-            pipe.srem(Keys.alerting, pid)
+            for h in hashes:
+                pipe.delete(Keys.by_number.format(h=h), Keys.stranger.format(h=h), Keys.flood.format(h=h))
+            if pid:
+                pipe.delete(Keys.unreachable.format(pid=pid))
             pipe.execute()
+        if pid:
+            gone += self._sweep_keys(pid, hashes)
+        else:
+            # No record: only marks keyed by the number's hash can exist. Redis filters the scan itself, so a
+            # flood of WIPE YES from unknown numbers costs little.
+            for h in hashes:
+                keys = list(self.r.scan_iter(match=Keys.rate.format(pid=h, kind="*"), count=1000))
+                if keys:
+                    self.r.delete(*keys)
+                gone += len(keys)
+        self._drop_from_sim_log(number)
+        return gone
+
+    def _drop_from_sim_log(self, number: str) -> None:
+        """The demo's log of texts (no Twilio account): this number's texts, and any text naming it, go."""
+        needle = number.encode()
+        for entry in self.r.lrange(Keys.sim_log, 0, -1):
+            if needle in entry or needle.lstrip(b"+") in entry:
+                self.r.lrem(Keys.sim_log, 0, entry)
+
+    def _sweep_keys(self, pid: str, hashes: list[str]) -> int:
+        """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""
+        owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in [pid] + hashes)
+        sent, waiting = Keys.sent.format(mid=""), Keys.message.format(mid="")
+        drop, seen, refs, sets, hashes_out, lists = [], [], [], [], [], []
+        for raw in self.r.scan_iter(match=P + "*", count=1000):
+            k = raw.decode()
+            if k.startswith(owned) or k.startswith(Keys.ready.format(token="")):
+                drop.append(k)  # alerts rendered ahead are only a shortcut: the sender renders them again
+            elif (k.startswith(sent) and pid in k) or (k.startswith(waiting) and k.endswith("-" + pid)):
+                # Send records tie ids together: all go. Of the texts waiting, those to this person go;
+                # those about them (a stand-down, a "no longer your buddy") must still reach the others.
+                drop.append(k)
+            elif k == P + "card:draft:" + pid:
+                drop.append(k)
+            elif k.startswith(Keys.seen.format(sid="")):
+                seen.append(k)
+            elif k.startswith(Keys.sid_ref.format(sid="")):
+                refs.append(k)
+            elif k.startswith((P + "bno:", P + "al:")):
+                sets.append(k)
+            elif k.startswith((P + "b:", P + "bof:")):
+                hashes_out.append(k)
+            elif k == Keys.outbox or k == P + "bulk:out" or k.startswith(P + "bulk:c:"):
+                lists.append(k)
+        drop += self._kept_replies_of(pid, seen)
+        for chunk in _chunks(refs, 500):
+            drop += [k for k, v in zip(chunk, self.r.mget(chunk)) if v and pid.encode() in v]
+        with self.r.pipeline(transaction=False) as pipe:
+            for chunk in _chunks(drop, 500):
+                pipe.delete(*chunk)
+            for k in sets:
+                pipe.srem(k, pid)
+            for k in hashes_out:
+                pipe.hdel(k, pid)
+            pipe.execute()
+        self._drop_waiting_texts(pid, lists)
+        return len(drop)
+
+    def _kept_replies_of(self, pid: str, keys: list[str]) -> list[str]:
+        """Kept replies (sealed) that were given to this person."""
+        mine = []
+        for chunk in _chunks(keys, 500):
+            for k, v in zip(chunk, self.r.mget(chunk)):
+                if not v:
+                    continue
+                try:
+                    d = json.loads(self.sealer.open(v, "reply"))
+                except ValueError:
+                    continue
+                if isinstance(d, dict) and d.get("p") == pid:
+                    mine.append(k)
+        return mine
+
+    def _drop_waiting_texts(self, pid: str, keys: list[str]) -> None:
+        """Texts waiting in the notices outbox or a bulk list to this person (a text's id ends with its recipient)."""
+        if Keys.outbox in keys:
+            fields = [f for f in self.r.hkeys(Keys.outbox) if f.endswith(b"-" + pid.encode())]
+            if fields:
+                self.r.hdel(Keys.outbox, *fields)
+        for k in (k for k in keys if k != Keys.outbox):
+            for entry in self.r.lrange(k, 0, -1):
+                head = entry.split(b"|", 1)[-1]
+                try:
+                    mid = json.loads(head).get("id", "")
+                except ValueError:
+                    continue
+                if mid.endswith("-" + pid):
+                    self.r.lrem(k, 0, entry)  # LREM of the exact entry: atomic against a worker taking it
+
+    # Key rotation -----------------------------------------------------------------
+    def rotate(self) -> dict:
+        """Seal again under the current key whatever the old key (or none) sealed, and move number lookups.
+
+        Each value is replaced only if it is still what was read (a compare-and-set script), so texts
+        handled meanwhile are never overwritten. Covert words cannot be rehashed without the word:
+        they move when their member next uses them; `words_left` says how many still wait.
+        """
+        counts = {"resealed": 0, "lookups": 0, "words_left": 0}
+        cas_str = self.r.register_script(_CAS_STRING)
+        cas_field = self.r.register_script(_CAS_FIELD)
+        strings = {Keys.seen.format(sid=""): "reply", Keys.message.format(mid=""): "text",
+                   Keys.ready.format(token=""): "ready", P + "rep:": "report"}
+        for raw in self.r.scan_iter(match=P + "*", count=1000):
+            k = raw.decode()
+            if k.startswith(Keys.person.format(pid="")):
+                counts["lookups"] += self._rotate_person(k)
+                person = self.person(k[len(Keys.person.format(pid="")):])
+                counts["words_left"] += sum(1 for kind in ("safe", "duress") if person.get(f"{kind}_hash")
+                                            and not person[f"{kind}_hash"].startswith(f"h1.{self.sealer.kid}."))
+            elif k.startswith(Keys.timer.format(pid="")):
+                v = self.r.get(k)
+                if v and self._note_stale(v):
+                    t = decode_timer(self.sealer, v)
+                    counts["resealed"] += cas_str(keys=[k], args=[v, encode_timer(self.sealer, t)])
+            elif k.startswith(Keys.deliveries.format(pid="", tid="")) or k == Keys.outbox \
+                    or (k.startswith(P + "rep:") and self.r.type(k) == b"hash"):
+                purpose = "round" if k.startswith(P + "dl:") else "text" if k == Keys.outbox else "report"
+                for f, v in self.r.hgetall(k).items():
+                    if (f.startswith(b"r") or purpose != "round") and (purpose != "report" or f == b"text") \
+                            and self.sealer.stale(v):
+                        new = self.sealer.seal(self.sealer.open(v, purpose), purpose)
+                        counts["resealed"] += cas_field(keys=[k], args=[f, v, new])
+            else:
+                purpose = next((p for prefix, p in strings.items() if k.startswith(prefix)), None)
+                if purpose and self.r.type(k) == b"string":
+                    v = self.r.get(k)
+                    if v and self.sealer.stale(v):
+                        new = self.sealer.seal(self.sealer.open(v, purpose), purpose)
+                        counts["resealed"] += cas_str(keys=[k], args=[v, new])
+        return counts
+
+    def _note_stale(self, raw: bytes) -> bool:
+        note = json.loads(raw).get("note")
+        return bool(note) and self.sealer.stale(note)
+
+    def _rotate_person(self, key: str) -> int:
+        number = self.r.hget(key, "number")
+        if not number or not self.old_secret:
+            return 0
+        number = number.decode()
+        old_h = keyed_hash(self.old_secret, number)
+        if self.r.sismember(Keys.optout, old_h):
+            self.r.sadd(Keys.optout, self.number_hash(number))
+        return int(self.rekey_lookup(number))
+
+    # The AOF --------------------------------------------------------------------
+    def request_aof_rewrite(self, now: float) -> bool:
+        """Ask Redis to rewrite its append-only file, so erased data leaves the disk; True if it started.
+
+        At most one rewrite starts per AOF_REWRITE_SECONDS; a request inside that window (or one
+        Redis refuses, e.g. a rewrite already running) stays due and the worker's sweep retries it.
+        """
+        self.r.set(Keys.aof_due, repr(now), ex=DAY)
+        return self.rewrite_aof_if_due()
+
+    def rewrite_aof_if_due(self) -> bool:
+        if not self.r.exists(Keys.aof_due) or not self.r.set(Keys.aof_lock, "1", nx=True, ex=AOF_REWRITE_SECONDS):
+            return False
+        try:
+            self.r.bgrewriteaof()
+        except Exception as e:  # refused (in progress, AOF off, command renamed): retried by the sweep
+            log.warning("BGREWRITEAOF refused: %s", type(e).__name__)
+            return False
+        self.r.delete(Keys.aof_due)
+        return True
 
     def alerting(self) -> list[str]:
         return sorted(p.decode() for p in self.r.smembers(Keys.alerting))

@@ -83,7 +83,7 @@ def _answer(line, sid: str, number: str, body: str) -> list[str]:
         return service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
     replies = service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
     if sid:
-        line.store.keep_reply(sid, replies)
+        line.store.keep_reply(sid, replies, pid=sender.pid)
     return replies
 
 

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from smsline import gsm7, messages, pacing
-from smsline.network import ReportKeys, categories, find_identifiers, normalize_plate, screen_hash
+from smsline.network import ReportKeys, categories, find_identifiers, normalize_plate, reports_for, screen_hash
 from smsline.store import DAY, Keys
 from smsline.transport import SendError
 from tests.conftest import ORGANIZER
@@ -177,9 +177,11 @@ def test_report_and_check_without_text_get_their_usage(net):
 
 
 def test_identifiers_are_kept_only_as_keyed_hashes_and_redacted_from_the_stored_text(net):
+    """Nothing of a report is in the clear in Redis: identifiers as keyed hashes, the texts sealed."""
     rid = file_report(net, "REPORT Rose here. 415-555-0199 robbed me, plate 7ABC 123. Call me at 415 555 0102")
     report = net.redis.hgetall(ReportKeys.report.format(rid=rid))
-    text = report[b"text"].decode()
+    assert report[b"text"].startswith(b"s1."), "the redacted text is sealed too"
+    text = reports_for(net.line).get(rid, net.now)["text"]
     assert "555" not in text and "7ABC" not in text and "Rose" not in text
     assert "[number]" in text and "[plate]" in text
     secret = net.line.settings.secret_key
@@ -188,7 +190,7 @@ def test_identifiers_are_kept_only_as_keyed_hashes_and_redacted_from_the_stored_
         "the reporter's own number is not screened"
     assert len(next(iter(hashes))) == 64, "full-length HMAC-SHA256"
     stored = redis_contents(net, "sl:rep:*")
-    for raw in (b"4155550199", b"7ABC123", b"4155550102", b"0199", b"Rose"):
+    for raw in (b"4155550199", b"7ABC123", b"4155550102", b"0199", b"Rose", b"robbed", b"[number]"):
         assert raw not in stored
 
 
@@ -237,7 +239,8 @@ def test_no_text_ever_reveals_the_reporter(net):
             replies += net.text(who, f"CHECK {q}")
     replies += net.text(ORGANIZER, "REPORTS")
     texts = [body for to, body in every_text(net) if to != BEA and "REJECT" not in body] + replies
-    assert any("warning" in t for t in texts) and any("match: 2" in t for t in texts)
+    assert any("415-555-0199" in b for to, b in every_text(net) if to == ROSE), "the warning keeps the number"
+    assert any("match: 2" in t for t in texts)
     for t in texts:
         assert "Starlight" not in t and "0104" not in t and BEA not in t, t
     forward = [b for to, b in every_text(net) if to == ORGANIZER and "REJECT" in b]
@@ -249,23 +252,51 @@ def test_no_text_ever_reveals_the_reporter(net):
     assert "Starlight" not in out.getvalue() and "0104" not in out.getvalue()
 
 
-def test_approve_send_warns_every_member_with_the_redacted_report(net):
-    rid = file_report(net, "REPORT 415-555-0199 took the condom off, plate 7ABC 123")
+def test_approve_send_warns_the_other_members_with_the_plate_and_number_worded_as_a_broadcast(net):
+    """Members get what they must look out for; the reporter gets no copy of their own warning."""
+    enroll(net, BEA, "Bea")
+    rid = file_report(net, "REPORT 415-555-0199 took the condom off, plate 7ABC 123. Rose here, 415 555 0102")
     reply = net.reply(ORGANIZER, f"APPROVE {rid} SEND")
     assert "Members: 2" in reply
-    for who in (ROSE, ANA):
+    assert net.take(ROSE) == [], "the reporter is not sent their own warning"
+    for who in (ANA, BEA):
         got = net.take(who)
-        assert len(got) == 1 and "warning" in got[0] and "CHECK" in got[0]
-        assert "0199" not in got[0] and "7ABC" not in got[0] and "[number]" in got[0]
+        assert got == [messages.render("broadcast", "en", note=got[0])], "worded as a BROADCAST"
+        assert "415-555-0199" in got[0] and "7ABC 123" in got[0] and "[plate]" not in got[0]
+        assert "0102" not in got[0] and "Rose" not in got[0], "nothing points to the reporter"
     assert any("gone out" in t for t in net.take(ORGANIZER))
+    assert not net.redis.exists(ReportKeys.sealed.format(rid=rid)), "the full text and reporter link are gone"
     assert "removed protection" in net.reply(ANA, "CHECK 7ABC123")
 
 
-def test_approve_send_with_text_sends_the_organizers_words(net):
+def test_until_the_decision_the_full_text_and_reporter_are_kept_sealed_and_reject_drops_them(net):
+    rid = file_report(net, "REPORT 415-555-0199 hit me near the Zebra Motel")
+    raw = net.redis.get(ReportKeys.sealed.format(rid=rid))
+    assert raw.startswith(b"s1.") and b"Zebra" not in raw and b"0199" not in raw
+    assert net.redis.ttl(ReportKeys.sealed.format(rid=rid)) > 0
+    net.reply(ORGANIZER, f"REJECT {rid}")
+    assert not net.redis.exists(ReportKeys.sealed.format(rid=rid))
+
+
+def test_a_plain_approve_keeps_the_full_text_a_week_for_a_later_send_then_only_hashes(net):
+    rid = file_report(net, "REPORT plate 7ABC123 hit me", by=ANA)
+    assert "approved" in net.reply(ORGANIZER, f"APPROVE {rid}")
+    assert 0 < net.redis.ttl(ReportKeys.sealed.format(rid=rid)) <= 7 * DAY
+    net.reply(ORGANIZER, f"APPROVE {rid} SEND")
+    assert net.take(ROSE) == ["plate 7ABC123 hit me"] and net.take(ANA) == []
+    rid2 = file_report(net, "REPORT plate 9XYZ123 hit me", by=ANA)
+    net.reply(ORGANIZER, f"APPROVE {rid2}")
+    net.redis.delete(ReportKeys.sealed.format(rid=rid2))  # what the week's expiry does
+    assert "no longer kept" in net.reply(ORGANIZER, f"APPROVE {rid2} SEND")
+    assert net.take(ROSE) == []
+    assert "match: 1" in screen(net, "9XYZ123", who=ROSE), "the keyed hashes still count for CHECK"
+
+
+def test_approve_send_with_text_sends_the_organizers_words_to_everyone_but_the_reporter(net):
     rid = file_report(net, "REPORT 415-555-0199 hit me")
     net.reply(ORGANIZER, f"APPROVE {rid} SEND Careful with a man in a grey honda near 5th st")
-    for who in (ROSE, ANA):
-        assert net.take(who) == ["Careful with a man in a grey honda near 5th st"]
+    assert net.take(ANA) == ["Careful with a man in a grey honda near 5th st"]
+    assert net.take(ROSE) == []
 
 
 # ---------------------------------------------------------------- broadcasts
@@ -470,7 +501,9 @@ def test_a_chunk_abandoned_by_a_dead_worker_is_sent_once_later(make_world):
     w.redis.set(Keys.sent.format(mid=taken[0]["id"]), "sent")
     assert pacing.run_chunk(now=now + 10, reschedule=False) == 0, "a fresh chunk is not stolen"
     assert pacing.run_chunk(now=now + pacing.STALE_SECONDS + 1, reschedule=False) == 2
-    assert sorted(s.to for s in w.transport.sent) == sorted(t["to"] for t in taken[1:])
+    from smsline.sending import open_texts
+
+    assert sorted(s.to for s in w.transport.sent) == sorted(t["to"] for t in open_texts(w.line, taken[1:])[0])
     assert pacing.pending(w.line) == 0
 
 

@@ -133,8 +133,6 @@ TEXTS = {
     "test_nobody": "No tienes contacto confirmado para la prueba. Agrega uno: CONTACTO numero nombre",
     "test_undelivered": "Tu prueba no pudo llegar a {name}. Revisa el numero con esa persona.",
     "wipe_confirm": "Esto borra todo lo guardado sobre este numero. Para confirmar, responde BORRAR SI.",
-    "wipe_confirm_last_org": "Eres la ultima persona del equipo organizador: nadie podra manejar la linea "
-                             "después de esto. Para borrar de todos modos, responde BORRAR SI.",
     "wipe_done": "Listo: borramos todo lo guardado sobre este numero.",
     "buddy_link_ended": "{name} ya no es tu contacto.",
     # General
@@ -190,7 +188,6 @@ TEXTS = {
     "reject_usage": "Para descartar un reporte: REJECT id",
     "reports_list": "Por revisar: {list}{list_part}. Responde APPROVE id o REJECT id.",
     "reports_none": "No hay reportes por revisar.",
-    "report_warning": "Aviso de {network}: {note} Antes de ver a alguien nuevo, revisalo: CHECK numero o placa.",
     "check_usage": "Para revisar a alguien: CHECK y su numero o placa, por ej. CHECK 415 555 0100 o CHECK 7ABC123.",
     "check_bad": "Eso no es un numero de telefono ni una placa. Prueba CHECK 415 555 0100 o CHECK 7ABC123.",
     "check_none": "Ningun aviso aprobado coincide. Cuidate igual: avisa a tu contacto y usa START.",
@@ -311,4 +308,10 @@ TEXTS = {
     "sos_reminder": "{network}: {member} sigue pidiendo ayuda ({alert_at}).{note_part} "
                     "Llama o escribe ya. Responde ACK (o VOY) cuando te estés encargando.",
     "slow_down": "Demasiados mensajes en un minuto: espera un poco. OK y SOS siempre funcionan.",
+    # crypt: wipe
+    "wipe_last_org": "Eres la ultima persona organizadora: borrar este numero dejaria la linea sin nadie. "
+                     "Primero suma a otra (ORGANIZER numero), luego WIPE.",
+    # crypt: reports
+    "report_full_gone": "El reporte #{id} esta aprobado, pero su texto completo ya no se guarda. "
+                        "Para avisar a todo el grupo, usa BROADCAST con tus palabras.",
 }
