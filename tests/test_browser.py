@@ -94,13 +94,13 @@ def play(page, url: str, screenshot: str | None = None) -> None:
     # 1. The organizer ADDs a member, who is invited on their own phone.
     sim.text(ORGANIZER, f"ADD {MEMBER} Rose")
     sim.sees(ORGANIZER, "add_ok")
-    sim.sees(MEMBER, "invite_member")
+    sim.sees(MEMBER, "invite_member_both")  # nobody chose a language: both
     # 2. The member JOINs and invites a buddy.
     sim.text(MEMBER, "JOIN")
     sim.sees(MEMBER, "join_ok")
     sim.text(MEMBER, f"BUDDY {BUDDY} Sam")
     sim.sees(MEMBER, "buddy_invited")
-    sim.sees(BUDDY, "invite_buddy")
+    sim.sees(BUDDY, "invite_buddy_both")
     # 3. The buddy says YES; the member hears of it.
     sim.text(BUDDY, "YES")
     sim.sees(BUDDY, "buddy_yes")
