@@ -311,4 +311,19 @@ TEXTS = {
     "sos_reminder": "{network}: {member} sigue pidiendo ayuda ({alert_at}).{note_part} "
                     "Llama o escribe ya. Responde ACK (o VOY) cuando te estés encargando.",
     "slow_down": "Demasiados mensajes en un minuto: espera un poco. OK y SOS siempre funcionan.",
+    # fixa: alarm-time talk
+    "alarm_talk": "Las alertas salieron a las {alert_at}.{ack_part} Les pasamos tu mensaje. "
+                  "Manda OK cuando estés a salvo.",
+    "relay": "{network}: mensaje desde el telefono de {member}: {what}",
+    "alert_summary": "{list} Responde ACK (o VOY) si te estas encargando.",
+    "alert_summary_mine": "{list} Ya respondiste que te encargas: gracias.",
+    "part_summary_missed": "{member} {phone} no se reporto a tiempo; alerta a las {alert_at}.",
+    "part_summary_sos": "{member} {phone} pidio ayuda a las {alert_at}.",
+    "part_summary_silent": "{member} {phone} mando una alarma silenciosa a las {alert_at}: no le escribas primero.",
+    "part_summary_acked": " {by} se esta encargando.",
+    "part_an_organizer": "Alguien del equipo organizador",
+    "stranger_sos": "Este numero solo responde a personas invitadas. Si estas en peligro, llama a alguien de "
+                    "confianza o al numero de emergencias de tu zona.",
+    "contact_sos": "Solo las personas miembro pueden dar una alarma en esta linea. Si estas en peligro, llama a "
+                   "alguien de confianza o al numero de emergencias de tu zona.",
 }
