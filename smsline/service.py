@@ -654,6 +654,7 @@ def h_stranger_sos(ctx: Ctx) -> None:
 
 # Texts that are no command: during an open alarm they are the member talking, and are passed on.
 ALARM_TALK = frozenset({"UNKNOWN", "EMPTY", "OK_UNCLEAR", "FINE", "DURATION"})
+RELAYS_PER_HOUR = 30  # a member's texts passed on per alarm an hour: far more than a person in trouble sends
 
 
 def alarm_talk(ctx: Ctx) -> bool:
@@ -679,9 +680,10 @@ def alarm_talk(ctx: Ctx) -> bool:
 def _relay(ctx: Ctx, t: session.Timer) -> int:
     """Pass the member's words to everyone alerted for this alarm; how many texts were queued."""
     words = (ctx.screen.body if ctx.screen else ctx.body).strip()  # never the safe word
-    if not words:
-        return 0
-    key = ctx.sid or hashlib.sha1(f"{ctx.now!r}:{ctx.body}".encode()).hexdigest()[:16]
+    if not words or not ctx.store.hit(ctx.pid, f"relay-{t.tid}", RELAYS_PER_HOUR, 3600):
+        return 0  # past the cap a phone in other hands cannot flood those alerted; the reply still tells the truth
+    sid = "".join(c for c in ctx.sid if c.isalnum() or c in "_-")[:64]
+    key = sid or hashlib.sha1(f"{ctx.now!r}:{ctx.body}".encode()).hexdigest()[:16]
     uid = f"say-{ctx.pid}-{t.tid}-{key}"
     d = Directory(ctx.store)
     texts = [o for o in (outgoing(ctx.line, r, "relay", {"what": words}, ctx.now, uid, member=ctx.pid, d=d)
@@ -787,6 +789,8 @@ def h_fine(ctx: Ctx) -> None:
 
 def h_duration(ctx: Ctx) -> None:
     """A length on its own ('30 min'): say what to text, and change nothing."""
+    if alarm_talk(ctx):
+        return  # "10 min" once alerts are out: passed on, and the truth rather than "your timer still runs"
     minutes = ctx.cmd.minutes or 0
     if not 1 <= minutes <= 24 * 60:
         h_unknown(ctx)
@@ -973,8 +977,9 @@ def h_ack(ctx: Ctx) -> None:
         ctx.reply("ack_already", names=", ".join(already))
     elif mine:
         ctx.reply("ack_ok_alone", names=", ".join(mine))
-    elif ctx.cmd.word in SOFT_ACK:
-        # "coming", "on my way home" with no alert open: the words were not an ACK; answer them as any text.
+    elif ctx.cmd.word in SOFT_ACK and ctx.is_member and _timer_live(ctx):
+        # "coming", "on my way home" with no alert open but a timer of their own: words about that timer,
+        # not an ACK; answer them as any text (during their own alarm they are passed on).
         ctx.cmd = replace(ctx.cmd, name="UNKNOWN")
         h_unknown(ctx)
     else:

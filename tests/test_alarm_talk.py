@@ -314,3 +314,29 @@ def test_no_still_answers_an_invitation(network):
     assert "nothing waiting" not in reply
     assert any("Kim" in t for t in w.take(MEMBER))
     assert w.reply(MEMBER, "NO") == "There is nothing waiting for a reply."
+
+
+def test_on_it_from_a_buddy_with_nothing_open_still_says_no_alert_is_open(network):
+    w = network
+    assert w.reply(BUDDY, "on my way") == "No alert is open for you right now."
+
+
+def test_a_phone_in_other_hands_cannot_flood_the_alerted_with_passed_on_texts(network):
+    """At most 30 texts an hour of one alarm are passed on; every one is still answered with the truth."""
+    w = network
+    _alerted(w)
+    from smsline.store import Keys
+
+    replies = []
+    for i in range(32):
+        w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(MEMBER)))  # the per-minute flood window
+        replies.append(w.reply(MEMBER, f"zzqx {i}"))
+    assert len(w.take(BUDDY)) == 30
+    assert all(r.startswith("Alerts went out at ") for r in replies)
+
+
+def test_a_length_alone_during_an_alarm_is_passed_on_with_the_truth(network):
+    w = network
+    _alerted(w)
+    assert w.reply(MEMBER, "10 min").startswith("Alerts went out at ")
+    assert w.take(BUDDY) == ["Line: text from Rose's phone: 10 min"]
