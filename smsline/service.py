@@ -565,8 +565,11 @@ def dispatch(ctx: Ctx) -> None:
         h_stranger(ctx)
     elif role == "contact" and need != "any":
         # A buddy's "ok", "on the way home", START...: with an alert open for them, what it is about.
-        if not alert_summary(ctx):
-            ctx.reply("contact_sos" if _is_sos(cmd) else "help_buddy")
+        # Their own SOS is never taken for talk about someone else's alert.
+        if _is_sos(cmd):
+            ctx.reply("contact_sos")
+        elif not alert_summary(ctx):
+            ctx.reply("help_buddy")
     elif cmd.name in ("OK", "OK_UNCLEAR") and role in ("member", "organizer") and not _timer_live(ctx) \
             and alert_summary(ctx):
         pass  # a bare "ok" from someone alerted, with no timer of their own: ambiguous, so ask for ACK
@@ -708,8 +711,9 @@ def alert_summary(ctx: Ctx) -> bool:
         if t is None or t.status != session.ALERTING or ctx.pid not in t.alerted:
             continue
         key = "part_summary_silent" if t.covert else "part_summary_sos" if t.kind == "sos" else "part_summary_missed"
+        at = t.ends_at if key == "part_summary_missed" else t.first_alert_at  # when the check-in was due
         part = ctx.part(key, member=display_name(line, member), phone=ctx.store.person(member).get("number", ""),
-                        alert_at=fmt_time(line, t.first_alert_at, ctx.now, ctx.lang))
+                        alert_at=fmt_time(line, at, ctx.now, ctx.lang))
         if t.acked_by and t.acked_by != ctx.pid:
             part += ctx.part("part_summary_acked", by=display_name(line, t.acked_by))
         mine = mine and t.acked_by == ctx.pid

@@ -317,7 +317,7 @@ TEXTS = {
     "relay": "{network}: mensaje desde el telefono de {member}: {what}",
     "alert_summary": "{list} Responde ACK (o VOY) si te estas encargando.",
     "alert_summary_mine": "{list} Ya respondiste que te encargas: gracias.",
-    "part_summary_missed": "{member} {phone} no se reporto a tiempo; alerta a las {alert_at}.",
+    "part_summary_missed": "{member} {phone} no se reporto a tiempo: debia hacerlo a las {alert_at}.",
     "part_summary_sos": "{member} {phone} pidio ayuda a las {alert_at}.",
     "part_summary_silent": "{member} {phone} mando una alarma silenciosa a las {alert_at}: no le escribas primero.",
     "part_summary_acked": " {by} se esta encargando.",
