@@ -419,6 +419,7 @@ class Ctx:
     screen: covert.Screen | None = None
     body: str = ""  # the text as it came in
     sid: str = ""  # its MessageSid, when it came with one
+    relayed: int | None = None  # texts its words were passed on in (None: not tried yet)
 
     @property
     def lang(self) -> str:
@@ -670,7 +671,9 @@ def alarm_talk(ctx: Ctx) -> bool:
     t = ctx.timer() if ctx.pid else None
     if t is None or not t.live or t.status == session.RUNNING:
         return False
-    relayed = _relay(ctx, t) if t.status == session.ALERTING and ctx.cmd.name != "EMPTY" else 0
+    if ctx.relayed is None:  # once per inbound text, whichever handlers it passes through
+        ctx.relayed = _relay(ctx, t) if t.status == session.ALERTING and ctx.cmd.name != "EMPTY" else 0
+    relayed = ctx.relayed
     if t.covert:
         return False
     if relayed:

@@ -340,3 +340,20 @@ def test_a_length_alone_during_an_alarm_is_passed_on_with_the_truth(network):
     _alerted(w)
     assert w.reply(MEMBER, "10 min").startswith("Alerts went out at ")
     assert w.take(BUDDY) == ["Line: text from Rose's phone: 10 min"]
+
+
+@pytest.mark.parametrize("words", ["9999 min", "10 min", "ok but not really", "no se"])
+def test_after_a_covert_alarm_words_are_passed_on_once_and_the_phone_sees_no_alarm(network, words):
+    """Some texts pass through two handlers (NO, then any text); the buddy still gets the words once."""
+    w = network
+    w.reply(MEMBER, "DURESS sunflower")
+    w.reply(MEMBER, "sunflower")
+    w.take(BUDDY)
+    from smsline.store import Keys
+
+    reply = w.reply(MEMBER, words)
+    assert "Alerts" not in reply and "passed" not in reply
+    assert w.take(BUDDY) == [f"Line: text from Rose's phone: {words}"]
+    pid = w.line.store.pid_for(MEMBER)
+    tid = w.timer(MEMBER).tid
+    assert int(w.redis.get(Keys.rate.format(pid=pid, kind=f"relay-{tid}"))) == 1
