@@ -586,6 +586,8 @@ HANDLERS: dict[str, Handler] = {
     "ACEPTO": _with_choice("YES"),
     "ACEPTAR": _with_choice("YES"),
     "VOY": _with_choice("ACK"),
+    "OMW": _with_choice("ACK"),  # fixa: "omw", "coming": on my way
+    "COMING": _with_choice("ACK"),
     "JOIN": _with_choice("JOIN"),
     "UNIRME": _with_choice("JOIN"),
     "ADD": _with_number("ADD"),
@@ -602,6 +604,9 @@ HANDLERS: dict[str, Handler] = {
     "REJECT": _reject,
     "CARD": _card,
 }
+
+# Words that mean ACK only while an alert is open; otherwise the text is answered like any other.
+SOFT_ACK = frozenset({"ON", "OMW", "COMING", "GOING", "EN"})
 
 # Words only Spanish uses: a person who has not chosen a language is answered in Spanish after them.
 SPANISH_WORDS = frozenset({
@@ -673,6 +678,11 @@ PHRASES: dict[tuple[str, str], Handler] = {
     ("ON", "IT"): _with_choice("ACK"),
     ("YA", "VOY"): _with_choice("ACK"),
     ("HELP", "ME"): _with_text("SOS", required=False),  # "help me" is a cry, not a question; HELP alone is the menu
+    # fixa: "on my way" and its kin say the same as ACK (the service answers them as any text when nothing is open).
+    ("ON", "MY"): lambda word, rest: _ack_if(word, rest, "WAY"),
+    ("ON", "THE"): lambda word, rest: _ack_if(word, rest, "WAY"),
+    ("GOING", "NOW"): _with_choice("ACK"),
+    ("EN", "CAMINO"): _with_choice("ACK"),
     ("AYUDA", "ME"): _with_text("SOS", required=False),
     ("CLARO", "QUE"): lambda word, rest: (
         _with_choice("YES")(word, _trim(_split_word(rest)[1])) if _key(_split_word(rest)[0]) == "SI"
@@ -680,6 +690,53 @@ PHRASES: dict[tuple[str, str], Handler] = {
     ("BUDDY", "LIST"): _plain("BUDDIES"),
     ("SAFE", "WORD"): _with_text("SAFEWORD"),
 }
+
+
+def _ack_if(word: str, rest: str, second: str) -> Command:
+    """ON MY WAY: ACK when the next word is `second`, else a text like any other."""
+    nxt, after = _split_word(rest)
+    if _key(nxt) == second:
+        return _with_choice("ACK")(word, _trim(after))
+    return Command("UNKNOWN", text=rest, word=word)
+
+
+# fixa: cries for help in words. Each raises the alarm like SOS; HELP alone (or "help?") stays the menu.
+HELP_CRIES = (("please", "help"), ("pls", "help"), ("plz", "help"), ("i", "need", "help"), ("need", "help"),
+              ("help", "me"), ("help", "him"), ("help", "her"), ("help", "us"), ("necesito", "ayuda"))
+# Words that add nothing to a cry: a note made only of these is no note.
+CRY_WORDS = frozenset({"please", "pls", "plz", "help", "me", "him", "her", "us", "i", "need", "now", "asap",
+                       "quick", "fast", "necesito", "ayuda", "ayudame", "ayudenme", "por", "favor", "porfa",
+                       "porfavor", "ya", "ahora", "rapido", "urgente", "sos", "auxilio", "socorro"})
+# Words only Spanish uses among the cries.
+_CRY_ES = frozenset({"necesito"})
+
+
+def _cry_note(text: str) -> str:
+    """What a cry for help says beyond the help words, as typed; empty when it says nothing more."""
+    words = _plain_words(text)
+    if all(w in CRY_WORDS for w in words):
+        return ""
+    return _note(text)
+
+
+def _help_cry(body: str) -> Command | None:
+    """ "please help", "i need help", "help him", "necesito ayuda": SOS, with what follows as the note."""
+    raw = body.split()
+    plain = [" ".join(_plain_words(t)) for t in raw]
+    for cry in HELP_CRIES:
+        i, n = 0, 0
+        while i < len(raw) and n < len(cry):
+            if not plain[i]:  # "!!!" between the words
+                i += 1
+                continue
+            if plain[i] != cry[n]:
+                break
+            i, n = i + 1, n + 1
+        if n == len(cry):
+            rest = " ".join(raw[i:])
+            return Command("SOS", text=_cry_note(rest), word=_display(raw[0]),
+                           lang="es" if cry[0] in _CRY_ES else None)
+    return None
 
 
 def _parse(text: object) -> Command:
@@ -695,6 +752,9 @@ def _parse(text: object) -> Command:
 
     if SOS_EMOJI in body:  # the SOS emoji anywhere: a person in danger may type nothing else
         return Command("SOS", text=_note(" ".join(body.replace(SOS_EMOJI, " ").split(" "))), word="SOS")
+    cry = _help_cry(body)
+    if cry is not None:
+        return cry
     first, rest = _split_word(body)
     rest = _trim(rest)
     if _only_punctuation(rest):
@@ -702,7 +762,7 @@ def _parse(text: object) -> Command:
     key, word = _key(first), _display(first)
     if key.isalpha() and _distress(key):
         lang = "es" if _folded(key) not in ("SOS", "MAYDAY") else None
-        return Command("SOS", text=rest, word=word, lang=lang)
+        return Command("SOS", text=_cry_note(rest), word=word, lang=lang)
     if not rest and key in ("ESPANOL", "CASTELLANO", "ENGLISH", "INGLES"):
         return Command("LANG", text=LANG_NAMES[key], word=word, lang="es" if key != "ENGLISH" else None)
 
@@ -736,7 +796,7 @@ def _unlisted(body: str, word: str, rest: str) -> Command:
 
 
 # Keywords a typo may be close to; the carrier opt-out words are never suggested.
-_SUGGESTABLE = sorted(k for k in HANDLERS if k.isalpha() and len(k) >= 3)
+_SUGGESTABLE = sorted(k for k in HANDLERS if k.isalpha() and len(k) >= 3 and k not in SOFT_ACK)
 
 
 def suggest(word: str) -> str | None:

@@ -293,7 +293,24 @@ EN = {
     # crypt: reports
     "report_full_gone": "Report #{id} is approved, but its full text is no longer kept. "
                         "To warn everyone, BROADCAST your own words.",
+    # fixa: alarm-time talk
+    "alarm_talk": "Alerts went out at {alert_at}.{ack_part} We passed your text on to them. "
+                  "Text OK when you are safe.",
+    "relay": "{network}: text from {member}'s phone: {what}",
+    "alert_summary": "{list} Reply ACK if you are on it.",
+    "alert_summary_mine": "{list} You replied ACK: thank you.",
+    "part_summary_missed": "{member} {phone} missed a check-in at {alert_at}.",
+    "part_summary_sos": "{member} {phone} asked for help at {alert_at}.",
+    "part_summary_silent": "{member} {phone} sent a silent alarm at {alert_at}: do not text them first.",
+    "part_summary_acked": " {by} is on it.",
+    "part_an_organizer": "An organizer",
+    "stranger_sos": "This number answers invited people only. If you are in danger, call someone you trust "
+                    "or your local emergency number.",
+    "contact_sos": "Only members can raise an alarm on this line. If you are in danger, call someone you trust "
+                   "or your local emergency number.",
 }
+# fixa: alarm-time talk. A member's words passed on, and the summary of open alerts, may take three texts.
+LONG |= {"relay", "alert_summary", "alert_summary_mine"}
 
 def _load_catalog() -> dict[str, dict[str, str]]:
     """English lives here; every other language is one file, smsline/catalog/<code>.py, holding TEXTS."""

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import covert, messages, session
 from .bootstrap import DEFAULT, HIGH, Line
-from .commands import Command, parse, suggest
+from .commands import SOFT_ACK, Command, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
 from .store import DAY, LAPSED_TTL, Keys, Sender
@@ -110,13 +110,26 @@ def display_name(line: Line, pid: str, for_member: str | None = None, d: Directo
     return person.get("alias") or mask(person.get("number"))
 
 
+def acker_name(line: Line, by: str, member: str, lang: str, d: Directory | None = None) -> str:
+    """Who ACKed, as the member knows them: the name they gave a buddy, or "An organizer" for anyone else.
+
+    An organizer's generated alias ("Eli25") was never shown to the member, so it would name a stranger.
+    """
+    d = d or Directory(line.store)
+    if by in d.links(member):
+        return display_name(line, by, for_member=member, d=d)
+    return messages.render("part_an_organizer", lang)
+
+
 def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | None = None,
-                d: Directory | None = None) -> dict:
-    """Turn effect fields (timestamps, person ids) into what a text shows."""
+                d: Directory | None = None, reader: str | None = None) -> dict:
+    """Turn effect fields (timestamps, person ids) into what a text shows (reader: who will read it)."""
     out = {"network": line.settings.network_name}
     for k, v in fields.items():
         if k.endswith("_at"):
             out[k] = fmt_time(line, v, now, lang)
+        elif k == "by" and member is not None and reader == member:
+            out[k] = acker_name(line, v, member, lang, d=d)
         elif k == "by":
             out[k] = display_name(line, v, for_member=member, d=d)
         else:
@@ -152,7 +165,7 @@ def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str,
     if not number or d.opted_out(number):
         return None
     lang = person.get("lang", "en")
-    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d))
+    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d, reader=pid))
     return Outgoing(id=f"{uid}-{pid}", to=number, body=body, pid=pid)
 
 
@@ -408,6 +421,9 @@ class Ctx:
     now: float
     replies: list[str] = field(default_factory=list)
     screen: covert.Screen | None = None
+    body: str = ""  # the text as it came in
+    sid: str = ""  # its MessageSid, when it came with one
+    relayed: int | None = None  # texts its words were passed on in (None: not tried yet)
 
     @property
     def lang(self) -> str:
@@ -501,7 +517,7 @@ def reads_only(body: str, sender: Sender | None = None, cmd: Command | None = No
 
 
 def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
-                   sender: Sender | None = None, cmd: Command | None = None) -> list[str]:
+                   sender: Sender | None = None, cmd: Command | None = None, sid: str = "") -> list[str]:
     """Everything one inbound text causes; returns the replies for the sender.
 
     The webhook passes the sender it read with the MessageSid claim; without one, it is read here.
@@ -511,7 +527,7 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     if sender is None:
         sender = line.store.sender(number)
     pid, person = sender.pid, sender.person
-    ctx = Ctx(line, number, pid, person, cmd or parse(body), now)
+    ctx = Ctx(line, number, pid, person, cmd or parse(body), now, body=body, sid=sid)
     ctx._roles = (sender.member, sender.organizer)
     ctx._sender = sender
     if pid and ctx.cmd.lang and not lang_chosen(person) and ctx.cmd.name != "LANG":
@@ -558,11 +574,21 @@ def dispatch(ctx: Ctx) -> None:
     own_timer = _own_timer_handler(ctx, role, need)
     if own_timer:
         own_timer(ctx)
+    elif role == "stranger" and _is_sos(cmd):
+        h_stranger_sos(ctx)
     elif role == "stranger" and cmd.name not in ("OPTOUT", "OPTIN", "WIPE"):
         # JOIN, YES and NO too: a number whose record outlived its invitation hears what a new number hears.
         h_stranger(ctx)
     elif role == "contact" and need != "any":
-        ctx.reply("help_buddy")
+        # A buddy's "ok", "on the way home", START...: with an alert open for them, what it is about.
+        # Their own SOS is never taken for talk about someone else's alert.
+        if _is_sos(cmd):
+            ctx.reply("contact_sos")
+        elif not alert_summary(ctx):
+            ctx.reply("help_buddy")
+    elif cmd.name in ("OK", "OK_UNCLEAR") and role in ("member", "organizer") and not _timer_live(ctx) \
+            and alert_summary(ctx):
+        pass  # a bare "ok" from someone alerted, with no timer of their own: ambiguous, so ask for ACK
     elif role == "member" and need == "organizer":
         ctx.reply("not_allowed")
     else:
@@ -601,6 +627,8 @@ def _timer_live(ctx: Ctx) -> bool:
 
 def h_timer_only(ctx: Ctx) -> None:
     """A non-member whose timer runs, texting anything else: how to end it, never silence (covert rules hold)."""
+    if ctx.cmd.name in ALARM_TALK and alarm_talk(ctx):
+        return
     t = ctx.timer()
     if t.status == session.RUNNING and not t.covert:
         ctx.reply("help_running", end_at=t.ends_at)
@@ -626,6 +654,94 @@ def h_stranger(ctx: Ctx) -> None:
         ctx.reply("stranger")
 
 
+STRANGER_SOS_PER_HOUR = 3  # an SOS from a number with no membership: answered even after the day's one reply
+
+
+def _is_sos(cmd: Command) -> bool:
+    return cmd.name == "SOS" or (cmd.name == "UNKNOWN" and cmd.word in SOS_TYPOS)
+
+
+def h_stranger_sos(ctx: Ctx) -> None:
+    """An SOS from a number that is no member and has no timer: never silence, and no oracle.
+
+    Every such number, with a record or none, gets the same text on the same count (by number hash),
+    apart from the daily reply to other texts, so a first SOS in an hour is always answered.
+    """
+    if ctx.store.hit(ctx.store.number_hash(ctx.number), "sos", STRANGER_SOS_PER_HOUR, 3600):
+        ctx.reply("stranger_sos")
+
+
+# Texts that are no command: during an open alarm they are the member talking, and are passed on.
+ALARM_TALK = frozenset({"UNKNOWN", "EMPTY", "OK_UNCLEAR", "FINE", "DURATION"})
+RELAYS_PER_HOUR = 30  # a member's texts passed on per alarm an hour: far more than a person in trouble sends
+
+
+def alarm_talk(ctx: Ctx) -> bool:
+    """A member's words while their alarm is open (time up, or alerts out): answer with the truth.
+
+    Once alerts are out the words go to everyone alerted, once per inbound text. After a covert alarm
+    they are passed on too (those alerted know it is silent) but the phone's reply stays the ordinary
+    one: False is returned so the caller answers as if all were well. True when the reply is given.
+    """
+    t = ctx.timer() if ctx.pid else None
+    if t is None or not t.live or t.status == session.RUNNING:
+        return False
+    if ctx.relayed is None:  # once per inbound text, whichever handlers it passes through
+        ctx.relayed = _relay(ctx, t) if t.status == session.ALERTING and ctx.cmd.name != "EMPTY" else 0
+    relayed = ctx.relayed
+    if t.covert:
+        return False
+    if relayed:
+        ctx.reply("alarm_talk", alert_at=t.first_alert_at, ack_part=_ack_part(ctx, t))
+    else:
+        h_status(ctx)  # time is up: alerts go out at X unless OK; or nobody could be alerted
+    return True
+
+
+def _relay(ctx: Ctx, t: session.Timer) -> int:
+    """Pass the member's words to everyone alerted for this alarm; how many texts were queued."""
+    words = (ctx.screen.body if ctx.screen else ctx.body).strip()  # never the safe word
+    if not words or not ctx.store.hit(ctx.pid, f"relay-{t.tid}", RELAYS_PER_HOUR, 3600):
+        return 0  # past the cap a phone in other hands cannot flood those alerted; the reply still tells the truth
+    sid = "".join(c for c in ctx.sid if c.isalnum() or c in "_-")[:64]
+    key = sid or hashlib.sha1(f"{ctx.now!r}:{ctx.body}".encode()).hexdigest()[:16]
+    uid = f"say-{ctx.pid}-{t.tid}-{key}"
+    d = Directory(ctx.store)
+    texts = [o for o in (outgoing(ctx.line, r, "relay", {"what": words}, ctx.now, uid, member=ctx.pid, d=d)
+                         for r in dict.fromkeys(t.alerted) if r != ctx.pid) if o]
+    enqueue_texts(ctx.line, texts, queue=HIGH)  # words said during an alarm wait behind no invitation
+    return len(texts)
+
+
+def _ack_part(ctx: Ctx, t: session.Timer) -> str:
+    if not t.acked_by:
+        return ""
+    return ctx.part("part_ack", by=acker_name(ctx.line, t.acked_by, ctx.pid, ctx.lang))
+
+
+def alert_summary(ctx: Ctx) -> bool:
+    """Someone with an alert open for them, texting what is no command: who, when, and ask for ACK."""
+    if not ctx.pid:
+        return False
+    line, parts, mine = ctx.line, [], True
+    for member in ctx.store.live_alarms_for(ctx.pid):
+        t = ctx.store.timer(member)
+        if t is None or t.status != session.ALERTING or ctx.pid not in t.alerted:
+            continue
+        key = "part_summary_silent" if t.covert else "part_summary_sos" if t.kind == "sos" else "part_summary_missed"
+        at = t.ends_at if key == "part_summary_missed" else t.first_alert_at  # when the check-in was due
+        part = ctx.part(key, member=display_name(line, member), phone=ctx.store.person(member).get("number", ""),
+                        alert_at=fmt_time(line, at, ctx.now, ctx.lang))
+        if t.acked_by and t.acked_by != ctx.pid:
+            part += ctx.part("part_summary_acked", by=display_name(line, t.acked_by))
+        mine = mine and t.acked_by == ctx.pid
+        parts.append(part)
+    if not parts:
+        return False
+    ctx.reply("alert_summary_mine" if mine else "alert_summary", list=" ".join(parts))
+    return True
+
+
 UNKNOWN_REPLIES_PER_HOUR = 5
 CONTACT_REPLIES_PER_HOUR = 30
 SOS_TYPOS = {"SSO", "OSS", "SOSS", "SOOS", "SSOS", "S0S", "5OS", "SO5", "5O5", "SOA", "SIS"}
@@ -647,12 +763,15 @@ def h_unknown(ctx: Ctx) -> None:
     While a timer runs, the answer says so and how to end it, whatever was written.
     """
     if ctx.cmd.name == "OK_UNCLEAR":
-        ctx.reply("ok_unclear" if _shown_timer(ctx) is not None else "no_timer")
+        if not alarm_talk(ctx):
+            ctx.reply("ok_unclear" if _shown_timer(ctx) is not None else "no_timer")
         return
     guess = suggest(ctx.cmd.word) if ctx.cmd.name == "UNKNOWN" and ctx.is_member else None
     if ctx.is_member and ctx.cmd.word in SOS_TYPOS:
         # A typo of SOS is acted on: a needless alert costs a phone call, a missed one may cost far more.
         h_sos(ctx)
+        return
+    if alarm_talk(ctx):
         return
     running = _shown_timer(ctx)
     if not ctx.pid and not ctx.store.hit(ctx.store.number_hash(ctx.number), "unknown",
@@ -660,6 +779,9 @@ def h_unknown(ctx: Ctx) -> None:
         return  # a number with no record: a few replies an hour, so no loop with an automated sender
     if ctx.pid and not ctx.is_member and running is None and not ctx.store.hit(ctx.pid, "unknown", CONTACT_REPLIES_PER_HOUR, 3600):
         return  # a buddy or invitee: far more than a person sends, and still a loop with an auto-reply ends
+    if ctx.pid and ctx.cmd.name != "EMPTY" and alert_summary(ctx):
+        if running is None:
+            return
     rest = " ".join(ctx.cmd.text.split()[:3])
     if guess:
         # Anything else is only suggested: acting on a guess could end or start a timer nobody asked for.
@@ -678,15 +800,19 @@ def h_unknown(ctx: Ctx) -> None:
 
 def h_fine(ctx: Ctx) -> None:
     """'I'm fine', 'todo bien': never ends a timer; says how to end it (README: Commands)."""
+    if alarm_talk(ctx):
+        return
     running = _shown_timer(ctx)
     if running is not None:
         ctx.reply("unknown_running", end_at=running)
-    else:
+    elif not alert_summary(ctx):
         ctx.reply("no_timer")
 
 
 def h_duration(ctx: Ctx) -> None:
     """A length on its own ('30 min'): say what to text, and change nothing."""
+    if alarm_talk(ctx):
+        return  # "10 min" once alerts are out: passed on, and the truth rather than "your timer still runs"
     minutes = ctx.cmd.minutes or 0
     if not 1 <= minutes <= 24 * 60:
         h_unknown(ctx)
@@ -843,7 +969,7 @@ def h_status(ctx: Ctx) -> None:
     elif t.status == session.OVERDUE:
         ctx.reply("status_overdue", alert_at=t.next_at, reach_part=reach_part)
     else:
-        ack = ctx.part("part_ack", by=display_name(ctx.line, t.acked_by, ctx.pid)) if t.acked_by else ""
+        ack = _ack_part(ctx, t)
         reached, missed = reach(ctx.line, ctx.pid, t)
         parts = ack
         if reached:
@@ -873,6 +999,11 @@ def h_ack(ctx: Ctx) -> None:
         ctx.reply("ack_already", names=", ".join(already))
     elif mine:
         ctx.reply("ack_ok_alone", names=", ".join(mine))
+    elif ctx.cmd.word in SOFT_ACK and ctx.is_member and _timer_live(ctx):
+        # "coming", "on my way home" with no alert open but a timer of their own: words about that timer,
+        # not an ACK; answer them as any text (during their own alarm they are passed on).
+        ctx.cmd = replace(ctx.cmd, name="UNKNOWN")
+        h_unknown(ctx)
     else:
         ctx.reply("ack_none")
 
@@ -1217,6 +1348,11 @@ def h_no(ctx: Ctx) -> None:
         h_stranger(ctx)
         return
     pending = [p for p in _pending_invites(ctx)]
+    if not pending and ctx.cmd.choice is None and ctx.cmd.text.strip():
+        # "no se", "no idea": words, not an answer to an invitation there is none of.
+        ctx.cmd = replace(ctx.cmd, name="UNKNOWN")
+        h_unknown(ctx)
+        return
     if not pending:
         ctx.reply("yes_none")
         return

@@ -81,7 +81,7 @@ def _answer(line, sid: str, number: str, body: str) -> list[str]:
     if question and service.reads_only(body, sender, cmd):
         # A member's question: its claim already holds the answer a redelivery or a replay gets (nothing new).
         return service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
-    replies = service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
+    replies = service.handle_inbound(line, number, body, sender=sender, cmd=cmd, sid=sid)
     if sid:
         line.store.keep_reply(sid, replies, pid=sender.pid)
     return replies

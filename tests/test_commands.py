@@ -339,7 +339,7 @@ def test_a_duration_on_its_own_is_a_duration_command(text, minutes):
     "text, note",
     [("AUXILIO", ""), ("auxilio", ""), ("¡Auxilio!", ""), ("auxiliooo!!!", ""), ("Ausilio", ""),
      ("SOCORRO", ""), ("socorro me tiene encerrada", "me tiene encerrada"), ("Socoro", ""),
-     ("AYUDAME", ""), ("ayúdame", ""), ("Ayúdame!!", ""), ("AYUDENME", ""), ("ayúdenme por favor", "por favor"),
+     ("AYUDAME", ""), ("ayúdame", ""), ("Ayúdame!!", ""), ("AYUDENME", ""), ("ayúdenme por favor", ""),
      ("🆘", ""), ("🆘🆘🆘", ""), ("🆘 hotel Sol", "hotel Sol"), ("SOOOS", ""), ("sos!", ""),
      ("auxlio", ""), ("socoror", ""), ("ayúdeme", ""), ("help me", ""), ("Help me!", ""), ("ayuda me", ""),
      ("MAYDAY", "")],

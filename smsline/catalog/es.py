@@ -314,4 +314,19 @@ TEXTS = {
     # crypt: reports
     "report_full_gone": "El reporte #{id} esta aprobado, pero su texto completo ya no se guarda. "
                         "Para avisar a todo el grupo, usa BROADCAST con tus palabras.",
+    # fixa: alarm-time talk
+    "alarm_talk": "Las alertas salieron a las {alert_at}.{ack_part} Les pasamos tu mensaje. "
+                  "Manda OK cuando estés a salvo.",
+    "relay": "{network}: mensaje desde el telefono de {member}: {what}",
+    "alert_summary": "{list} Responde ACK (o VOY) si te estas encargando.",
+    "alert_summary_mine": "{list} Ya respondiste que te encargas: gracias.",
+    "part_summary_missed": "{member} {phone} no se reporto a tiempo: debia hacerlo a las {alert_at}.",
+    "part_summary_sos": "{member} {phone} pidio ayuda a las {alert_at}.",
+    "part_summary_silent": "{member} {phone} mando una alarma silenciosa a las {alert_at}: no le escribas primero.",
+    "part_summary_acked": " {by} se esta encargando.",
+    "part_an_organizer": "Alguien del equipo organizador",
+    "stranger_sos": "Este numero solo responde a personas invitadas. Si estas en peligro, llama a alguien de "
+                    "confianza o al numero de emergencias de tu zona.",
+    "contact_sos": "Solo las personas miembro pueden dar una alarma en esta linea. Si estas en peligro, llama a "
+                   "alguien de confianza o al numero de emergencias de tu zona.",
 }
