@@ -265,7 +265,7 @@ def test_approve_send_with_text_sends_the_organizers_words(net):
     rid = file_report(net, "REPORT 415-555-0199 hit me")
     net.reply(ORGANIZER, f"APPROVE {rid} SEND Careful with a man in a grey honda near 5th st")
     for who in (ROSE, ANA):
-        assert net.take(who) == ["Careful with a man in a grey honda near 5th st"]
+        assert net.take(who) == ["Line: Careful with a man in a grey honda near 5th st"]
 
 
 # ---------------------------------------------------------------- broadcasts
@@ -279,8 +279,8 @@ def test_broadcast_reaches_joined_members_only_and_tells_the_organizer_count_and
     net.take(invitee)
     reply = net.reply(ORGANIZER, "BROADCAST Heads up: stay in pairs tonight.")
     assert "Members: 2" in reply and "Texts: 2" in reply
-    assert net.take(ROSE) == ["Heads up: stay in pairs tonight."]
-    assert net.take(ANA) == ["Heads up: stay in pairs tonight."]
+    assert net.take(ROSE) == ["Line: Heads up: stay in pairs tonight."]
+    assert net.take(ANA) == ["Line: Heads up: stay in pairs tonight."]
     assert net.take(invitee) == [] and net.take(quitter) == []
     assert [t for t in net.take(ORGANIZER)] == [messages.render("broadcast_done", count=2)]
 
@@ -292,13 +292,13 @@ def test_broadcast_counts_segments_and_refuses_more_than_three_with_its_length(n
     assert net.take(ROSE) == [] and net.take(ANA) == []
     reply = net.reply(ORGANIZER, "BROADCAST " + "x" * 300)
     assert "Texts: 4" in reply, "two members, two segments each"
-    assert net.take(ROSE) == ["x" * 300]
+    assert net.take(ROSE) == ["Line: " + "x" * 300]
 
 
 def test_broadcast_text_is_made_gsm7(net):
     net.reply(ORGANIZER, "BROADCAST Cuidado esta noche \u2014 Mar\u00eda dice \u201chola\u201d \U0001F642")
     got = net.take(ROSE)
-    assert got == ['Cuidado esta noche - Maria dice "hola" ?'] and gsm7.is_gsm7(got[0])
+    assert got == ['Line: Cuidado esta noche - Maria dice "hola" ?'] and gsm7.is_gsm7(got[0])
 
 
 # ---------------------------------------------------------------- rights card
