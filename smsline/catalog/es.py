@@ -322,8 +322,8 @@ TEXTS = {
                    "(SI 1), o NO y el numero para decir que no.",
     "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
                           "esta linea. Responde UNIRME para aceptar.",
-    "remind_buddy_both": "{network}: {member} wants you as check-in buddy. Reply YES or NO. / Te pide ser su "
-                         "contacto de confianza. Responde SI o NO.",
+    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
+                         "/ Te pide ser su contacto. Responde SI o NO.",
     "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
                              "al equipo organizador. Responde SI para aceptar.",
     "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
