@@ -259,3 +259,51 @@ def test_the_broadcast_cap_counts_the_name(make_world):
     w.advance(1)
     got = w.take(MEMBER)
     assert got == ["Line: " + "y" * room] and septets(got[0]) == 459  # whole, never cut with "..."
+
+
+# ---------------------------------------------------------------- 5. the organizers' guide quotes real texts
+
+
+def _guide() -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "ORGANIZERS.md").read_text()
+    lines = [ln.strip().removeprefix(">").strip() for ln in text.splitlines()]
+    return " ".join(" ".join(lines).replace('"', " ").split())
+
+
+NS = {"network": "Northside Line", "member": "Rose", "phone": "+14155550102", "started_at": "9:40pm",
+      "alert_at": "10:45pm", "note_part": " Note: Motel 6 room 12, grey Honda."}
+GUIDE_TEXTS = [
+    ("add_ok", {"number": "...0102"}),
+    ("invite_member_both", {}),
+    ("join_ok", {"alias": "Rose"}),
+    ("buddy_yes", {"member": "Rose"}),
+    ("buddy_accepted", {"name": "Sam"}),
+    ("test_buddy", {}),
+    ("alert_note", {"note": "Motel 6 room 12, grey Honda"}),
+    ("ack_ok", {"names": "Rose"}),
+    ("ack_member", {"by": "Sam"}),
+    ("ack_others", {"by": "Sam"}),
+    ("ack_stale", {"by": "Sam"}),
+    ("standdown", {}),
+    ("buddy_lost", {"name": "Sam ...0103"}),
+    ("alert_last", {}),
+    ("duress", {}),
+    ("alerts_list", {"count": 1, "list": " Rose ...0102: alerted 10:45pm, 12 min ago. ACK by Sam."}),
+    ("alerts_none", {}),
+    ("remove_ok", {"number": "...0102"}),
+    ("removed_notice", {}),
+    ("remove_running", {"number": "...0102", "end_at": "10:40pm"}),
+    ("remove_alerting", {"number": "...0102"}),
+    ("invite_cancelled", {"number": "...0104"}),
+    ("organizer_ok", {}),
+]
+
+
+def test_the_organizers_guide_quotes_the_texts_the_line_sends():
+    guide = _guide()
+    for key, fields in GUIDE_TEXTS:
+        text = " ".join(messages.render(key, "en", **{**NS, **fields}).replace('"', " ").split())
+        assert text in guide, (key, text)
+    assert "ORGANIZER" in guide and "SMSLINE_MAX_ROUNDS" in guide and "6" in guide
