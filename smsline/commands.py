@@ -808,3 +808,22 @@ def suggest(word: str) -> str | None:
         return None
     close = difflib.get_close_matches(w, _SUGGESTABLE, n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+# fixb: trial fixes. Everyday Spanish a text not understood may be written in ("hola", "quien es?"): such a
+# text is answered in Spanish. It never sets anyone's language; only words English does not use are here.
+SPANISH_CHAT = frozenset({
+    "hola", "quien", "quienes", "que", "eres", "es", "esto", "este", "numero", "buenas", "buenos", "dias",
+    "tardes", "noches", "gracias", "como", "donde", "porque", "por", "para", "perdon", "disculpa", "disculpe",
+    "usted", "soy", "pasa", "mensaje", "ayudame", "oye", "favor", "no", "entiendo", "se", "nada", "bien",
+})
+_ENGLISH_HINTS = frozenset({"who", "is", "this", "what", "hi", "hello", "hey", "the", "you", "me", "my", "are"})
+
+
+def chat_lang(body: str) -> str | None:
+    """ "es" when a text is plainly Spanish words (some Spanish, no English), else None."""
+    words = _plain_words(body or "")
+    if any(w in _ENGLISH_HINTS for w in words):
+        return None
+    spanish = [w for w in words if w in SPANISH_CHAT]
+    return "es" if spanish and any(w not in ("no", "bien", "por", "es", "se") for w in spanish) else None

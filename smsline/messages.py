@@ -191,9 +191,10 @@ EN = {
     "cat_threats": "threats",
     "cat_drugging": "drugging",
     "cat_other": "other",
-    "broadcast": "{note}",
-    "broadcast_usage": "To text every member: BROADCAST and your message, at most 459 characters.",
-    "broadcast_too_long": "That is {count} characters ({texts} texts). The most is 459 (3 texts). Please shorten it.",
+    "broadcast": "{network}: {note}",
+    "broadcast_usage": "To text every member: BROADCAST and your message, at most {max} characters.",
+    "broadcast_too_long": "That is {count} characters ({texts} texts). The most is {max}, so that with the line's name it fits "
+                          "in 3 texts. Please shorten it.",
     "broadcast_none": "There is nobody to send it to yet.",
     "broadcast_ok": "Sending now. Members: {count}. Texts: {texts}, about {minutes} min. You get a text when all went out.",
     "broadcast_done": "Your message has gone out. Members reached: {count}.",
@@ -308,6 +309,23 @@ EN = {
                     "or your local emergency number.",
     "contact_sos": "Only members can raise an alarm on this line. If you are in danger, call someone you trust "
                    "or your local emergency number.",
+    # fixb: trial fixes
+    "remind_member": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this.",
+    "remind_buddy": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES to accept "
+                    "or NO to decline.",
+    "remind_organizer": "{network}: you are invited to help run this line as an organizer. Reply YES to accept, "
+                        "or ignore this.",
+    "remind_many": "{network}: {count} invitations wait for you: {list}. Reply YES and a number to accept "
+                   "(YES 1), or NO and a number to decline.",
+    "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
+                          "esta linea. Responde UNIRME para aceptar.",
+    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
+                         "/ Te pide ser su contacto. Responde SI o NO.",
+    "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
+                             "al equipo organizador. Responde SI para aceptar.",
+    "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
+                        "Responde SI 1 o NO 1.",
+    "invite_cancelled": "Invitation to {number} cancelled. No text is sent to them about it.",
 }
 # fixa: alarm-time talk. A member's words passed on, and the summary of open alerts, may take three texts.
 LONG |= {"relay", "alert_summary", "alert_summary_mine"}

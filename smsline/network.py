@@ -455,10 +455,18 @@ def export_csv(line: Line, out) -> int:
 
 
 def _too_long(ctx: Ctx, key: str, text: str) -> bool:
-    if septets(text) <= messages.LONG_LIMIT:
+    room = messages.LONG_LIMIT if key != "broadcast_too_long" else broadcast_room(ctx.line)
+    if septets(text) <= room:
         return False
-    ctx.reply(key, count=septets(text), texts=segments(text))
+    ctx.reply(key, count=septets(text), texts=segments(text), max=room)
     return True
+
+
+def broadcast_room(line: Line) -> int:
+    """How long a broadcast may be: 459 less the line's name before it ("Lumi: "), in the longest language."""
+    network = line.settings.network_name
+    return messages.LONG_LIMIT - max(septets(messages.render("broadcast", lang, network=network, note=""))
+                                     for lang in messages.LANGS)
 
 
 # Handlers -----------------------------------------------------------------------
@@ -592,7 +600,7 @@ def h_check(ctx: Ctx) -> None:
 def h_broadcast(ctx: Ctx) -> None:
     text = _clean(ctx.cmd.text)
     if ctx.cmd.error or not text:
-        ctx.reply("broadcast_usage")
+        ctx.reply("broadcast_usage", max=broadcast_room(ctx.line))
         return
     if _too_long(ctx, "broadcast_too_long", text):
         return

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import covert, messages, session
 from .bootstrap import DEFAULT, HIGH, Line
-from .commands import SOFT_ACK, Command, parse, suggest
+from .commands import SOFT_ACK, Command, chat_lang, parse, suggest
 from .phones import mask, normalize
 from .session import Alert, People, Reply, StandDown, Tell
 from .store import DAY, LAPSED_TTL, Keys, Sender
@@ -424,10 +424,11 @@ class Ctx:
     body: str = ""  # the text as it came in
     sid: str = ""  # its MessageSid, when it came with one
     relayed: int | None = None  # texts its words were passed on in (None: not tried yet)
+    words_lang: str | None = None  # the language of this text's words, for its replies only (never stored)
 
     @property
     def lang(self) -> str:
-        return self.person.get("lang", "en")
+        return self.words_lang or self.person.get("lang", "en")
 
     def reply(self, key: str, **fields) -> None:
         f = {"network": self.line.settings.network_name}
@@ -530,10 +531,12 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     ctx = Ctx(line, number, pid, person, cmd or parse(body), now, body=body, sid=sid)
     ctx._roles = (sender.member, sender.organizer)
     ctx._sender = sender
-    if pid and ctx.cmd.lang and not lang_chosen(person) and ctx.cmd.name != "LANG":
-        # Someone who never chose a language is answered in the one their words are in ("SI", "acepto").
+    if _consent_sets_lang(ctx):
+        # Someone answering an invitation in Spanish ("SI", "acepto", "unirme") is answered in Spanish from now on.
         line.store.set_fields(pid, lang=ctx.cmd.lang, lang_chosen="1")
         person.update(lang=ctx.cmd.lang, lang_chosen="1")
+    elif pid and ctx.cmd.lang and not lang_chosen(person):
+        ctx.words_lang = ctx.cmd.lang  # "SOCORRO", "voy": this text is answered in Spanish; later ones are not
     if (person.get("safe_hash") or person.get("duress_hash")) and (ctx.is_member or _timer_live(ctx)):
         ctx.screen = covert.Screen(line.store.sealer, person, body)
         ctx.cmd = parse(ctx.screen.body)
@@ -549,6 +552,17 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
     log.info("inbound %s from %s: %d replies", "covert" if screen and (screen.duress or screen.safe_given)
              else cmd.name, mask(number), len(ctx.replies))
     return ctx.replies
+
+
+def _consent_sets_lang(ctx: Ctx) -> bool:
+    """Only an answer to a waiting invitation, in words of one language, sets the language (besides LANG).
+
+    Any other word never does: a buddy who once writes "voy" or "ya" must not get every later text, alarms
+    included, in a language they may not read.
+    """
+    cmd = ctx.cmd
+    return bool(ctx.pid and cmd.lang and cmd.name in ("YES", "JOIN") and not lang_chosen(ctx.person)
+                and _pending_invites(ctx))
 
 
 # What anyone whose timer runs may do, member or not: a removal by another path or a WIPE race must
@@ -792,10 +806,43 @@ def h_unknown(ctx: Ctx) -> None:
             ctx.reply("did_you_mean", suggestion=suggestion)
     elif running is not None:
         ctx.reply("unknown_running", end_at=running)
+    elif remind_invitee(ctx):
+        pass
     elif ctx.cmd.name == "EMPTY":
         ctx.reply("empty")
     else:
         ctx.reply("unknown")
+
+
+def remind_invitee(ctx: Ctx) -> bool:
+    """Someone invited (not a member) who writes something not understood ("who is this?", "hola"): what waits.
+
+    In both languages when they never chose one, unless the words are plainly Spanish. Reached after the
+    caller's reply cap, so an auto-responder does not loop; a number with nothing waiting learns nothing.
+    """
+    if not ctx.pid or ctx.is_member or ctx.is_organizer:
+        return False
+    pending = _pending_invites(ctx)
+    if not pending:
+        return False
+    if lang_chosen(ctx.person):
+        lang, suffix = ctx.person.get("lang", "en"), ""
+    else:
+        lang = chat_lang(ctx.cmd.word + " " + (ctx.cmd.text or "")) or ctx.words_lang
+        suffix = "" if lang else "_both"
+        lang = lang or "en"
+    fields = {"network": ctx.line.settings.network_name}
+    if len(pending) > 1:
+        key = "remind_many"
+        labels = [f"{i} {_invite_label(ctx, kind, who)}" for i, (kind, who) in enumerate(pending, 1)]
+        fields.update(count=len(pending), list=", ".join(labels))
+    else:
+        kind, who = pending[0]
+        key = f"remind_{kind}"
+        if kind == "buddy":
+            fields["member"] = display_name(ctx.line, who)
+    ctx.replies.append(messages.render(key + suffix, lang, **fields))
+    return True
 
 
 def h_fine(ctx: Ctx) -> None:
@@ -1124,15 +1171,26 @@ def h_join(ctx: Ctx) -> None:
 
 def _join(ctx: Ctx, inv: dict) -> None:
     store = ctx.store
+    if not store.accept_invite(Keys.member_invite, ctx.pid, now=ctx.now):
+        _invitation_gone(ctx)  # an organizer's REMOVE cancelled it since it was read
+        return
     alias = inv.get("alias") or ctx.person.get("alias")
     if not alias:
         store.set_fields(ctx.pid, alias=generated_alias(ctx.pid), alias_generated="1")
     else:
         store.set_fields(ctx.pid, alias=alias)
-    store.enroll(ctx.pid, now=ctx.now)
     ctx.forget_roles()
     ctx.person = store.person(ctx.pid)
     ctx.reply("join_ok", alias=ctx.person.get("alias"))
+
+
+def _invitation_gone(ctx: Ctx) -> None:
+    """Accepting an invitation an organizer cancelled meanwhile: what the number would hear now."""
+    ctx.forget_roles()
+    if _has_invites(ctx):
+        ctx.reply("join_none")
+    else:
+        h_stranger(ctx)
 
 
 def h_remove(ctx: Ctx) -> None:
@@ -1140,7 +1198,16 @@ def h_remove(ctx: Ctx) -> None:
     if not number:
         return
     pid = ctx.store.pid_for(number)
-    if not pid or not ctx.store.is_member(pid):
+    if pid and not ctx.store.is_member(pid):
+        # A waiting member or organizer invitation is cancelled (atomic with JOIN and YES: -1 if they joined first).
+        dropped = ctx.store.cancel_invites(pid)
+        if dropped > 0:
+            ctx.store.settle(pid, LAPSED_TTL, number)  # the record lapses unless it is kept for a buddy link
+            ctx.reply("invite_cancelled", number=mask(number))
+            return
+        if dropped == 0:
+            pid = None
+    if not pid:
         ctx.reply("remove_unknown", number=mask(number))
         return
     running = remove_member(ctx.line, pid)
@@ -1336,9 +1403,11 @@ def _invite_label(ctx: Ctx, kind: str, who: str) -> str:
 
 def _accept_organizer(ctx: Ctx) -> None:
     store = ctx.store
+    if not store.accept_invite(Keys.organizer_invite, ctx.pid, organizer=True, now=ctx.now):
+        _invitation_gone(ctx)
+        return
     if not ctx.person.get("alias"):
         store.set_fields(ctx.pid, alias=generated_alias(ctx.pid), alias_generated="1")
-    store.enroll(ctx.pid, organizer=True, now=ctx.now)
     ctx.forget_roles()
     ctx.reply("organizer_ok")
 

@@ -275,6 +275,27 @@ end
 redis.call('SREM', KEYS[1], ARGV[1])
 return 1
 """
+# fixb: an invitation is accepted or cancelled whole. ACCEPT enrolls ARGV[1] only while the invitation KEYS[1]
+# still waits (1 joined, 0 none waits); CANCEL drops a non-member's waiting invitations (-1: a member by now,
+# else how many were dropped). So a JOIN racing an organizer's REMOVE either joins first or finds nothing.
+ACCEPT_INVITE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[1])
+end
+redis.call('HSET', KEYS[4], 'joined', ARGV[3])
+redis.call('DEL', KEYS[5], KEYS[6])
+return 1
+"""
+CANCEL_INVITES = """
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+  return -1
+end
+return redis.call('DEL', KEYS[2], KEYS[3])
+"""
 UNREACHABLE_SECONDS = 90 * DAY  # a mark nobody cleared (no later text delivered, no opt-in) is dropped then
 
 
@@ -332,6 +353,8 @@ class Store:
         self._invite = redis.register_script(INVITE)
         self._invite_buddy = redis.register_script(INVITE_BUDDY)
         self._lapse_buddy_invites = redis.register_script(LAPSE_BUDDY_INVITES)
+        self._accept_invite = redis.register_script(ACCEPT_INVITE)
+        self._cancel_invites = redis.register_script(CANCEL_INVITES)
 
     # People -----------------------------------------------------------------
     def number_hash(self, number: str) -> str:
@@ -470,6 +493,8 @@ class Store:
         pipe.srem(Keys.members, pid)
         pipe.srem(Keys.organizers, pid)
         pipe.hdel(Keys.person.format(pid=pid), "joined", "role", *self.COVERT_FIELDS)
+        # A waiting invitation to organize goes with the membership: a removed member cannot YES their way back.
+        pipe.delete(Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid))
 
     def lapse_removed(self, pid: str) -> None:
         """A removed member's records lapse, and so do their buddies' unless they still serve another member."""
@@ -486,6 +511,22 @@ class Store:
         """Seconds a waiting invitation has left; 0 when none waits."""
         left = self.r.ttl(kind_key.format(pid=pid))
         return max(left, 1) if left != -2 else 0
+
+    def accept_invite(self, kind_key: str, pid: str, organizer: bool = False, now: float = 0.0) -> bool:
+        """Enroll pid if the invitation still waits (atomic with cancel_invites); False when none does."""
+        keys = [kind_key.format(pid=pid), Keys.members, Keys.organizers, Keys.person.format(pid=pid),
+                Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid)]
+        if not int(self._accept_invite(keys=keys, args=[pid, "1" if organizer else "0", str(now)])):
+            return False
+        self.settle(pid)  # a member's records, and those of the buddies who confirmed for them, are kept
+        for b in self.confirmed_buddies(pid):
+            self.settle(b)
+        return True
+
+    def cancel_invites(self, pid: str) -> int:
+        """Drop the member and organizer invitations waiting for a non-member: how many, or -1 if a member."""
+        keys = [Keys.members, Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid)]
+        return int(self._cancel_invites(keys=keys, args=[pid]))
 
     def invitation(self, kind_key: str, pid: str) -> dict | None:
         raw = self.r.hgetall(kind_key.format(pid=pid))

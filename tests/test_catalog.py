@@ -65,6 +65,7 @@ WORST = {
     "m": "99",
     "gateway": "Android",  # gateways.NAMES
     "backup": "Android",
+    "max": 459,  # fixb: the longest a broadcast may be (459 less the line's name)
 }
 
 # A *_part field is a finished piece rendered from its own key, as the service does.

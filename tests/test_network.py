@@ -261,7 +261,8 @@ def test_approve_send_warns_the_other_members_with_the_plate_and_number_worded_a
     assert net.take(ROSE) == [], "the reporter is not sent their own warning"
     for who in (ANA, BEA):
         got = net.take(who)
-        assert got == [messages.render("broadcast", "en", note=got[0])], "worded as a BROADCAST"
+        assert got == [messages.render("broadcast", "en", network="Line", note=got[0].split(": ", 1)[1])], \
+                "worded as a BROADCAST"
         assert "415-555-0199" in got[0] and "7ABC 123" in got[0] and "[plate]" not in got[0]
         assert "0102" not in got[0] and "Rose" not in got[0], "nothing points to the reporter"
     assert any("gone out" in t for t in net.take(ORGANIZER))
@@ -283,7 +284,7 @@ def test_a_plain_approve_keeps_the_full_text_a_week_for_a_later_send_then_only_h
     assert "approved" in net.reply(ORGANIZER, f"APPROVE {rid}")
     assert 0 < net.redis.ttl(ReportKeys.sealed.format(rid=rid)) <= 7 * DAY
     net.reply(ORGANIZER, f"APPROVE {rid} SEND")
-    assert net.take(ROSE) == ["plate 7ABC123 hit me"] and net.take(ANA) == []
+    assert net.take(ROSE) == ["Line: plate 7ABC123 hit me"] and net.take(ANA) == []
     rid2 = file_report(net, "REPORT plate 9XYZ123 hit me", by=ANA)
     net.reply(ORGANIZER, f"APPROVE {rid2}")
     net.redis.delete(ReportKeys.sealed.format(rid=rid2))  # what the week's expiry does
@@ -295,7 +296,7 @@ def test_a_plain_approve_keeps_the_full_text_a_week_for_a_later_send_then_only_h
 def test_approve_send_with_text_sends_the_organizers_words_to_everyone_but_the_reporter(net):
     rid = file_report(net, "REPORT 415-555-0199 hit me")
     net.reply(ORGANIZER, f"APPROVE {rid} SEND Careful with a man in a grey honda near 5th st")
-    assert net.take(ANA) == ["Careful with a man in a grey honda near 5th st"]
+    assert net.take(ANA) == ["Line: Careful with a man in a grey honda near 5th st"]
     assert net.take(ROSE) == []
 
 
@@ -310,8 +311,8 @@ def test_broadcast_reaches_joined_members_only_and_tells_the_organizer_count_and
     net.take(invitee)
     reply = net.reply(ORGANIZER, "BROADCAST Heads up: stay in pairs tonight.")
     assert "Members: 2" in reply and "Texts: 2" in reply
-    assert net.take(ROSE) == ["Heads up: stay in pairs tonight."]
-    assert net.take(ANA) == ["Heads up: stay in pairs tonight."]
+    assert net.take(ROSE) == ["Line: Heads up: stay in pairs tonight."]
+    assert net.take(ANA) == ["Line: Heads up: stay in pairs tonight."]
     assert net.take(invitee) == [] and net.take(quitter) == []
     assert [t for t in net.take(ORGANIZER)] == [messages.render("broadcast_done", count=2)]
 
@@ -323,13 +324,13 @@ def test_broadcast_counts_segments_and_refuses_more_than_three_with_its_length(n
     assert net.take(ROSE) == [] and net.take(ANA) == []
     reply = net.reply(ORGANIZER, "BROADCAST " + "x" * 300)
     assert "Texts: 4" in reply, "two members, two segments each"
-    assert net.take(ROSE) == ["x" * 300]
+    assert net.take(ROSE) == ["Line: " + "x" * 300]
 
 
 def test_broadcast_text_is_made_gsm7(net):
     net.reply(ORGANIZER, "BROADCAST Cuidado esta noche \u2014 Mar\u00eda dice \u201chola\u201d \U0001F642")
     got = net.take(ROSE)
-    assert got == ['Cuidado esta noche - Maria dice "hola" ?'] and gsm7.is_gsm7(got[0])
+    assert got == ['Line: Cuidado esta noche - Maria dice "hola" ?'] and gsm7.is_gsm7(got[0])
 
 
 # ---------------------------------------------------------------- rights card

@@ -443,7 +443,7 @@ def test_wipe_takes_the_numbers_waiting_broadcast_texts_and_leaves_the_others(li
     w.line.settings = w.line.settings.__class__(**{**w.line.settings.__dict__, "send_rate": 1000.0})
     pacing.drain(w.line)
     assert w.take(gone) == []
-    assert "Careful near the Zebra Motel tonight" in w.take(stays) + w.take(ROSE)
+    assert "Line: Careful near the Zebra Motel tonight" in w.take(stays) + w.take(ROSE)
 
 
 def test_a_word_under_a_key_no_longer_configured_is_logged_loudly(line, caplog):

@@ -438,7 +438,7 @@ def test_broadcast_and_rights_in_spanish(es_net):
     w = es_net
     assert "Enviando ya. Miembros: 1." in es_reply(w, ORGANIZER, "BROADCAST Cuidado esta noche en la calle 5")
     w.advance(5)
-    assert w.take(MEMBER) == ["Cuidado esta noche en la calle 5"]
+    assert w.take(MEMBER) == ["Line: Cuidado esta noche en la calle 5"]
     assert any("Tu mensaje ya salio" in t for t in es_take(w, ORGANIZER))
     card = w.reply(MEMBER, "DERECHOS")
     assert card.startswith("Conoce tus derechos") and is_gsm7(card)

@@ -201,10 +201,10 @@ TEXTS = {
     "cat_threats": "amenazas",
     "cat_drugging": "drogar a escondidas",
     "cat_other": "otro",
-    "broadcast": "{note}",
-    "broadcast_usage": "Para escribir a todo el grupo: BROADCAST y tu mensaje, de 459 caracteres como maximo.",
-    "broadcast_too_long": "Son {count} caracteres ({texts} mensajes). El maximo es 459 (3 mensajes). Acortalo, por "
-                          "favor.",
+    "broadcast": "{network}: {note}",
+    "broadcast_usage": "Para escribir a todo el grupo: BROADCAST y tu mensaje, de {max} caracteres como maximo.",
+    "broadcast_too_long": "Son {count} caracteres ({texts} mensajes). El maximo es {max}, para que con el nombre de "
+                          "la linea quepa en 3 mensajes. Acortalo, por favor.",
     "broadcast_none": "Todavia no hay a quien enviarlo.",
     "broadcast_ok": "Enviando ya. Miembros: {count}. Mensajes: {texts}, unos {minutes} min. Te avisamos cuando "
                     "todo haya salido.",
@@ -329,4 +329,22 @@ TEXTS = {
                     "confianza o al numero de emergencias de tu zona.",
     "contact_sos": "Solo las personas miembro pueden dar una alarma en esta linea. Si estas en peligro, llama a "
                    "alguien de confianza o al numero de emergencias de tu zona.",
+    # fixb: trial fixes
+    "remind_member": "{network}: te invitan a una linea para avisar que todo va bien. Responde UNIRME para "
+                     "aceptar, o ignora este mensaje.",
+    "remind_buddy": "{network}: {member} te pide ser su contacto: si no se reporta a tiempo, te llega un "
+                    "mensaje. Responde SI para aceptar o NO para decir que no.",
+    "remind_organizer": "{network}: te invitan a ayudar a llevar esta linea en el equipo organizador. Responde SI "
+                        "para aceptar, o ignora este mensaje.",
+    "remind_many": "{network}: tienes {count} invitaciones: {list}. Responde SI y el numero para aceptar "
+                   "(SI 1), o NO y el numero para decir que no.",
+    "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
+                          "esta linea. Responde UNIRME para aceptar.",
+    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
+                         "/ Te pide ser su contacto. Responde SI o NO.",
+    "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
+                             "al equipo organizador. Responde SI para aceptar.",
+    "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
+                        "Responde SI 1 o NO 1.",
+    "invite_cancelled": "Invitacion a {number} cancelada. No se le manda ningun mensaje sobre esto.",
 }
