@@ -64,3 +64,23 @@ def test_duress_word_again_starts_no_new_round():
     w.text(MEMBER, "sunflower")
     w.text(MEMBER, "OK")
     assert len(w.take(BUDDY)) == 1
+
+
+SCRIPTS = {
+    "extend_status_help": ["START 60 Hotel K, rm 5", "EXTEND 30", "STATUS", "EXTEND 45", "STATUS", "HELP"],
+    "ok_then_start": ["START 60 Hotel K, rm 5", "OK", "STATUS", "OK", "EXTEND 10", "START 30 Inn 3", "STATUS", "HELP"],
+    "safeword_off": ["START 60 Hotel K", "SAFEWORD OFF", "STATUS"],
+    "wipe": ["START 60 Hotel K", "WIPE", "WIPE YES", "STATUS", "BUDDIES", "HELP", "OK", "START 30"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_cover_story_matches_the_real_thing_byte_for_byte(name):
+    """The same texts on a member with a safe word (covert alarm) and one without (really done): same replies."""
+    covert, covert_buddy = _run(True, SCRIPTS[name])
+    plain, plain_buddy = _run(False, SCRIPTS[name])
+    for body, a, b in zip(SCRIPTS[name], covert, plain):
+        assert a == b, (body, a, b)
+    # and the covert alarm did go out, while nothing was really ended
+    assert any("may not be free to talk" in t for t in covert_buddy)
+    assert not any("may not be free to talk" in t for t in plain_buddy)
