@@ -542,6 +542,12 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
         ctx.cmd = parse(ctx.screen.body)
         _rehash_words(line, pid, ctx.screen)
     screen, cmd = ctx.screen, ctx.cmd
+    if sender.slowed and not flood_exempt(cmd) and not (screen and (screen.duress or screen.safe_given)):
+        # Past the flood limit: one short reply to each text, the same for everyone (covert words or not).
+        # What must be acted on (OK, SOS, ACK, the safe or duress word, anything ending a timer) still is.
+        ctx.reply("slow_down")
+        log.info("inbound slowed from %s", mask(number))
+        return ctx.replies
     if _cover_wiped(ctx):
         # After a covert WIPE YES the phone hears what a wiped number hears; the alarm runs on unseen.
         ctx.pid, ctx.person, ctx._roles, ctx._sender = "", {}, (False, False), None

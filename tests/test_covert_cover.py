@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from smsline import service
+from smsline.store import Keys
 from tests.conftest import BUDDY, MEMBER, ORGANIZER, World
 
 SAFE = "bluebird"
@@ -84,3 +86,35 @@ def test_cover_story_matches_the_real_thing_byte_for_byte(name):
     # and the covert alarm did go out, while nothing was really ended
     assert any("may not be free to talk" in t for t in covert_buddy)
     assert not any("may not be free to talk" in t for t in plain_buddy)
+
+
+def _flood_replies(safe_word: bool, body: str, n: int = 25, timer: bool = False) -> list[list[str]]:
+    w = _line(safe_word)
+    if timer:
+        w.text(MEMBER, "START 120 Inn 3")
+    w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(MEMBER)))  # a fresh minute
+    return [w.text(MEMBER, body) for _ in range(n)]
+
+
+@pytest.mark.parametrize("body,timer", [("BUDDIES", False), ("BUDDIES", True), ("hello", True), ("STATUS", True)])
+def test_the_flood_limit_is_the_same_with_or_without_covert_words_and_never_silences(body, timer):
+    """25 texts in a minute: a member with a safe word and one without get the same replies, each a reply."""
+    covert = _flood_replies(True, body, timer=timer)
+    plain = _flood_replies(False, body, timer=timer)
+    assert covert == plain
+    assert all(len(r) == 1 for r in plain)
+    if body != "STATUS":  # questions are always answered in full
+        assert "Too many texts" in plain[service.FLOOD_PER_MINUTE][0] and "Too many texts" in plain[-1][0]
+
+
+def test_past_the_flood_limit_the_safe_word_and_ok_are_still_acted_on():
+    w = _line(True)
+    w.text(MEMBER, "START 120 Inn 3")
+    w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(MEMBER)))
+    for _ in range(service.FLOOD_PER_MINUTE + 3):
+        w.text(MEMBER, "hello")
+    assert w.text(MEMBER, "OK") == ["Good to hear. Your timer is ended."]
+    assert len(w.take(BUDDY)) == 1  # the covert alarm went out
+    assert len(w.text(MEMBER, SAFE)) == 1
+    assert not w.timer(MEMBER).live  # the safe word, past the limit, ended the alarm
+    assert any("safe" in t for t in w.take(BUDDY))  # and the buddy was stood down
