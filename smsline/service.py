@@ -542,7 +542,17 @@ def handle_inbound(line: Line, number: str, body: str, now: float | None = None,
         ctx.cmd = parse(ctx.screen.body)
         _rehash_words(line, pid, ctx.screen)
     screen, cmd = ctx.screen, ctx.cmd
-    if screen and screen.duress:
+    if sender.slowed and not flood_exempt(cmd) and not (screen and (screen.duress or screen.safe_given)):
+        # Past the flood limit: one short reply to each text, the same for everyone (covert words or not).
+        # What must be acted on (OK, SOS, ACK, the safe or duress word, anything ending a timer) still is.
+        ctx.reply("slow_down")
+        log.info("inbound slowed from %s", mask(number))
+        return ctx.replies
+    if _cover_wiped(ctx):
+        # After a covert WIPE YES the phone hears what a wiped number hears; the alarm runs on unseen.
+        ctx.pid, ctx.person, ctx._roles, ctx._sender = "", {}, (False, False), None
+        dispatch(ctx)
+    elif screen and screen.duress:
         covert_duress(ctx)
     elif screen and screen.has_safe and not screen.safe_given and covert.is_end_attempt(cmd) \
             and not cmd.error and _guard_applies(ctx):
@@ -881,8 +891,9 @@ def h_help(ctx: Ctx) -> None:
     else:
         ctx.reply("help_buddy")
     t = ctx.timer() if ctx.pid else None
-    if t is not None and t.live and not t.covert:
-        ctx.reply("help_running", end_at=t.ends_at)
+    shown = _cover(t, ctx.now)[0] if t is not None and t.live else None
+    if shown is not None:
+        ctx.reply("help_running", end_at=shown)
 
 
 def h_optout(ctx: Ctx) -> None:
@@ -1000,8 +1011,10 @@ def h_status(ctx: Ctx) -> None:
     if t is not None and t.live and t.covert:
         # After a covert alarm the phone sees what it was shown: a running timer, or none. Not even the
         # buddies a failed alert marked unreachable are named: that would say an alert went out.
-        if t.cover_end and t.cover_end > ctx.now:
-            ctx.reply("status_running", end_at=t.cover_end, note_part="")
+        shown, note = _cover(t, ctx.now)
+        if shown is not None:
+            note_part = ctx.part("part_note", note=note.rstrip(".!?")) if note else ""
+            ctx.reply("status_running", end_at=shown, note_part=note_part)
         else:
             ctx.reply("status_none")
         return
@@ -1484,50 +1497,86 @@ def _guard_applies(ctx: Ctx) -> bool:
     return True
 
 
-def _raise_covert(ctx: Ctx, cover_end: float | None) -> None:
+def _raise_covert(ctx: Ctx, cover_end: float | None, cover_note: str = "", cover_wiped: bool = False) -> None:
     line = ctx.line
     timer_event(line, ctx.pid,
-                lambda t, people: session.covert_alarm(t, ctx.now, people, line.timing, cover_end), ctx.now)
+                lambda t, people: session.covert_alarm(t, ctx.now, people, line.timing, cover_end, cover_note,
+                                                       cover_wiped), ctx.now)
+
+
+def _cover(t: session.Timer, now: float) -> tuple[float | None, str]:
+    """The timer the phone believes runs (its end, or None) and its note."""
+    if t.covert:
+        return (t.cover_end if t.cover_end and t.cover_end > now else None), t.cover_note
+    return t.ends_at, t.note
+
+
+def _cover_wiped(ctx: Ctx) -> bool:
+    """After a covert WIPE YES, without the safe word: the phone is answered as a wiped number would be."""
+    if ctx.screen is None or ctx.screen.safe_given:
+        return False
+    t = ctx.timer()
+    return t is not None and t.live and t.covert and t.cover_wiped
 
 
 def covert_duress(ctx: Ctx) -> None:
     """The duress word: the reply of a normal OK, character for character; buddies alerted at once."""
     t = ctx.store.timer(ctx.pid)
-    _, effects = session.ok(t, ctx.now)
-    ctx.replies_from([e for e in effects if isinstance(e, Reply)])
+    if t is not None and t.live and t.covert and _cover(t, ctx.now)[0] is None:
+        ctx.reply("ok_no_timer")  # the phone was already shown its timer ended
+    else:
+        _, effects = session.ok(t, ctx.now)
+        ctx.replies_from([e for e in effects if isinstance(e, Reply)])
     _raise_covert(ctx, None)
 
 
 def covert_guard(ctx: Ctx) -> None:
-    """A try to end or postpone a timer without the safe word: answer as usual, alarm covertly."""
+    """A try to end or postpone a timer without the safe word: answer as usual, alarm covertly.
+
+    Every reply is the one a member with no safe word would get for the timer the phone was shown.
+    """
     cmd, t, line = ctx.cmd, ctx.store.timer(ctx.pid), ctx.line
-    cover_end: float | None = None
+    shown, note = _cover(t, ctx.now)
+    cover_end, cover_note, wiped = shown, note, False
     if cmd.name == "OK":
-        _, effects = session.ok(t, ctx.now)
-        ctx.replies_from([e for e in effects if isinstance(e, Reply)])
+        cover_end = None
+        ctx.reply("ok_ended" if shown is not None else "ok_no_timer")
     elif cmd.name in ("OK_UNCLEAR", "UNKNOWN", "FINE"):
         # The same reply a member with no safe word gets: the timer as the phone knows it runs on.
-        cover_end = t.cover_end if t.covert else t.ends_at
         if cmd.name == "OK_UNCLEAR":
-            ctx.reply("ok_unclear")
-        elif cover_end and cover_end > ctx.now:
-            ctx.reply("unknown_running", end_at=cover_end)
+            ctx.reply("ok_unclear" if shown is not None else "no_timer")
+        elif shown is not None:
+            ctx.reply("unknown_running", end_at=shown)
         else:
             ctx.reply("unknown")
     elif cmd.name == "EXTEND":
-        base = t.cover_end if t.covert and t.cover_end else t.ends_at
-        cover_end = max(base, ctx.now) + line.timing.s(cmd.minutes or 0)
-        ctx.reply("extend_ok", end_at=cover_end)
+        if shown is None:
+            ctx.reply("no_timer")
+        else:
+            cover_end = max(shown, ctx.now) + line.timing.s(cmd.minutes or 0)
+            ctx.reply("extend_ok", end_at=cover_end)
     elif cmd.name == "START":
-        cover_end = _ends_at(ctx)
-        ctx.reply("start_replaced", end_at=cover_end)
+        cover_end, cover_note = _ends_at(ctx), ctx.cmd.text[:300]
+        ctx.reply("start_replaced" if shown is not None else "start_ok", end_at=cover_end)
+        if not ctx.store.confirmed_buddies(ctx.pid):
+            others = [o for o in ctx.store.organizers() if o != ctx.pid]
+            ctx.reply("start_no_buddy" if others else "start_nobody")
     elif cmd.name == "UNBUDDY":
         ctx.reply("unbuddy_ok", number=mask(normalize(cmd.number, line.settings.default_region)))
     elif cmd.name == "WIPE":
+        cover_end, wiped = None, True
         ctx.reply("wipe_done")
-    else:  # SAFEWORD or DURESS changes
-        ctx.reply("word_set")
-    _raise_covert(ctx, cover_end)
+    else:  # SAFEWORD or DURESS changes: the answer the change itself would get
+        word = (cmd.text or "").strip()
+        if word.upper() == "OFF":
+            ctx.reply("word_off")
+        else:
+            other = "duress" if cmd.name == "SAFEWORD" else "safe"
+            problem = covert.word_problem(word)
+            if not problem and covert.matches(ctx.store.sealer, ctx.person, other, word):
+                problem = "word_same"
+            ctx.reply(problem or "word_set")
+    _raise_covert(ctx, cover_end, cover_note, wiped)
 
 
 def _set_word(ctx: Ctx, kind: str) -> None:

@@ -59,6 +59,8 @@ class Timer:
     next_stage: str | None = None
     covert: bool = False
     cover_end: float | None = None  # after a covert alarm: the end the phone is shown, if any
+    cover_note: str = ""  # after a covert alarm: the note of the timer the phone is shown
+    cover_wiped: bool = False  # after a covert WIPE YES: the phone is answered as a wiped number would be
     ended_at: float | None = None
     sos_reminded: int = 0  # the round after which a repeated SOS already reminded those who had not ACKed
 
@@ -277,19 +279,25 @@ def _sos_repeat(t: Timer, note: str):
                Reply("sos_ok")]
 
 
-def covert_alarm(prev: Timer | None, now: float, people: People, timing: Timing, cover_end: float | None = None):
+def covert_alarm(prev: Timer | None, now: float, people: People, timing: Timing, cover_end: float | None = None,
+                 cover_note: str = "", cover_wiped: bool = False):
     """Duress word, or a try to end or postpone a timer without the safe word: alert now, show nothing.
 
     The replies are chosen by the caller to look exactly like the ordinary ones.
     """
+    if prev is not None and prev.live and prev.covert and prev.status == ALERTING:
+        # A covert alarm is already open: another wrong try only changes what the phone is shown. It
+        # neither sends a round nor uses one up; the repeats go on as scheduled until ACK or the safe word.
+        return _bump(prev, cover_end=cover_end, cover_note=cover_note, cover_wiped=cover_wiped), []
     if prev is not None and prev.live:
         # Already alerting or not, a duress round goes out now.
-        t = replace(prev, covert=True, cover_end=cover_end, acked_by=None, acked_at=None)
+        t = replace(prev, covert=True, cover_end=cover_end, cover_note=cover_note, cover_wiped=cover_wiped,
+                    acked_by=None, acked_at=None)
     else:
         tid = prev.tid + 1 if prev else 1
         version = prev.version + 1 if prev else 1
         t = Timer(tid=tid, version=version, status=ALERTING, started_at=now, ends_at=now, kind="sos",
-                  covert=True, cover_end=cover_end)
+                  covert=True, cover_end=cover_end, cover_note=cover_note, cover_wiped=cover_wiped)
     return _alert_round(t, now, people, timing, "duress")
 
 

@@ -99,6 +99,8 @@ return 0
 #  - past ARGV[7] texts in ARGV[6] seconds from one number, a text that is not exempt (ARGV[8] is '1' for
 #    OK, SOS, ACK, STOP and anything that could end a timer) from a number without covert words. Such a
 #    text returns {2, whether this is the first one held back in the window, the sender's language}.
+#    A member, an organizer or anyone with a timer is never held: their text is read as usual, marked slowed
+#    (the last element), and the service answers it in one short reply unless it must be acted on.
 INBOUND = """
 local claim = ARGV[1] ~= ''
 if claim and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
@@ -119,7 +121,11 @@ if pid then
     if fields[i] == 'safe_hash' or fields[i] == 'duress_hash' then covert = true end
   end
 end
-local limited = ARGV[7] ~= '' and n > tonumber(ARGV[7]) and ARGV[8] ~= '1' and not covert
+local limited = ARGV[7] ~= '' and n > tonumber(ARGV[7]) and ARGV[8] ~= '1'
+-- A member, an organizer or anyone with a timer is never silenced: past the limit they are read in full
+-- (slowed), the same for everyone, covert words or not; the service answers each text in one short reply.
+local slowed = limited and pid and (member == 1 or organizer == 1 or redis.call('EXISTS', ARGV[3] .. pid) == 1)
+if slowed then limited = false end
 if claim and (limited or (ARGV[4] == '1' and (member == 1 or organizer == 1) and not covert)) then
   redis.call('SET', KEYS[1], '[]', 'EX', ARGV[5])
 end
@@ -134,7 +140,7 @@ if not pid then
   return {1}
 end
 -- The person's fields as one JSON string: one reply element to parse instead of two per field.
-return {1, pid, cjson.encode(fields), member, organizer, redis.call('GET', ARGV[3] .. pid)}
+return {1, pid, cjson.encode(fields), member, organizer, redis.call('GET', ARGV[3] .. pid), slowed and 1 or 0}
 """
 # Every record about a person either has an owner or expires. A member, or a confirmed buddy of a
 # member, is kept (no expiry). Anyone else (an invitee, someone who declined, was unbuddied or was
@@ -310,6 +316,7 @@ class Sender:
     timer_raw: bytes | None = None  # parsed only by the commands that show the timer
     held: bool = False  # past its number's flood limit: answered from the cheap path, not handled
     first_held: bool = False  # the first text held back in this window (it gets the one slow-down reply)
+    slowed: bool = False  # a member's (or timer-holder's) text past the flood limit: one short reply, unless it matters
     sealer: Sealer | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -395,10 +402,11 @@ class Store:
             if self.old_secret and self.rekey_lookup(number):
                 return self.claim_inbound("", number)[0], None
             return Sender(sealer=self.sealer), None
-        _, pid, flat, member, organizer, timer_raw = out
+        _, pid, flat, member, organizer, timer_raw, slowed = out
         flat = json.loads(flat)  # an empty hash comes back as {} (Lua cannot tell an empty array from it)
         person = dict(zip(flat[0::2], flat[1::2])) if isinstance(flat, list) else {}
-        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw, sealer=self.sealer), None
+        return Sender(pid.decode(), person, bool(member), bool(organizer), timer_raw, sealer=self.sealer,
+                      slowed=bool(slowed)), None
 
     def sender(self, number: str) -> Sender:
         """The sender of a text that has no MessageSid to claim."""

@@ -334,12 +334,15 @@ def _flood(w, number: str, body: str, n: int) -> list[list[str]]:
 
 
 def test_a_flood_from_one_number_is_held_back_after_the_limit_with_one_short_reply(network):
+    """A member past the limit gets one short slow-down reply per text (never silence); a stranger one a minute."""
     w = network
     limit = service.FLOOD_PER_MINUTE
     replies = _flood(w, MEMBER, "BUDDIES", limit + 30)
     assert all(len(r) == 1 and "Sam" in r[0] for r in replies[:limit])
-    assert len(replies[limit]) == 1 and "Too many texts" in replies[limit][0]
-    assert all(r == [] for r in replies[limit + 1:])
+    assert all(len(r) == 1 and "Too many texts" in r[0] for r in replies[limit:])
+    stranger = _flood(w, "+14155550999", "hello", limit + 5)
+    assert len(stranger[limit]) == 1 and "Too many texts" in stranger[limit][0]
+    assert all(r == [] for r in stranger[limit + 1:])
 
 
 @pytest.mark.parametrize("body", ["OK", "SOS", "START 30", "EXTEND 10", "safe", "ACK", "STOP"])
