@@ -891,8 +891,11 @@ class Store:
         return bool(self._clear_unreachable(keys=[Keys.unreachable.format(pid=pid), Keys.optout],
                                             args=["1" if number else "0", h]))
 
-    def unreachable(self, pids) -> set[str]:
-        """Which of these people are marked unreachable or have opted out."""
+    def unreachable(self, pids, opted_out_of=None) -> set[str]:
+        """Which of these people are marked unreachable or have opted out.
+
+        With `opted_out_of`, an opt-out counts only for those pids (a waiting invitee's STOP is theirs to keep).
+        """
         pids = list(pids)
         if not pids:
             return set()
@@ -902,7 +905,8 @@ class Store:
                 pipe.hget(Keys.person.format(pid=p), "number")
             got = pipe.execute()
         marked = {p for p, flag in zip(pids, got[0::2]) if flag}
-        numbers = [(p, n.decode()) for p, n in zip(pids, got[1::2]) if n and p not in marked]
+        numbers = [(p, n.decode()) for p, n in zip(pids, got[1::2]) if n and p not in marked
+                   and (opted_out_of is None or p in opted_out_of)]
         if numbers:
             with self.r.pipeline(transaction=False) as pipe:
                 for _, n in numbers:

@@ -1,0 +1,48 @@
+"""Fixes for what an attacker trial found: the STOP oracle in invitations, the demo line's open webhooks,
+replayed status callbacks, and aliases left in buddies' kept replies after a WIPE."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import BUDDY, MEMBER, ORGANIZER
+
+
+
+def _as_member(w, target: str) -> list:
+    seen = []
+    seen.append(w.text(MEMBER, f"BUDDY {target} X"))
+    seen.append(w.text(MEMBER, "BUDDIES"))
+    seen.append(w.text(MEMBER, f"UNBUDDY {target}"))
+    seen.append(w.text(MEMBER, "BUDDIES"))
+    seen.append(w.text(MEMBER, f"BUDDY {target} X"))
+    seen.append(w.text(MEMBER, "BUDDIES"))
+    w.text(MEMBER, f"UNBUDDY {target}")  # so the next number's BUDDIES starts from the same list
+    return seen
+
+
+def _add(w, target: str) -> list:
+    return [w.text(ORGANIZER, f"ADD {target} Ann"), w.text(ORGANIZER, f"ADD {target} Ann")]
+
+
+def _organizer(w, target: str) -> list:
+    return [w.text(ORGANIZER, f"ORGANIZER {target}"), w.text(ORGANIZER, f"ORGANIZER {target}")]
+
+
+@pytest.mark.parametrize("how, last4", [(_as_member, "0406"), (_add, "0407"), (_organizer, "0408")])
+def test_inviting_an_opted_out_number_reads_byte_for_byte_as_inviting_a_fresh_one(network, how, last4):
+    """STOP oracle: BUDDY/UNBUDDY/BUDDIES, ADD, ORGANIZER answer alike whether a number sent STOP; it is texted nothing.
+
+    Two numbers with the same last four digits (all a reply shows of them), one of which sent STOP."""
+    w = network
+    fresh, stopped = f"+1415556{last4}", f"+1415557{last4}"
+    assert w.text(stopped, "STOP") == []
+    w.take(stopped)
+    got_fresh = how(w, fresh)
+    got_stopped = how(w, stopped)
+    assert got_fresh == got_stopped
+    assert "sent to ..." + last4 in got_fresh[0][0] or "invited" in got_fresh[0][0].lower(), got_fresh[0]
+    assert "Too many" not in str(got_fresh)
+    if how is _as_member:
+        assert got_fresh[1] == [f"Buddies: Sam ...0103, X ...{last4} (waiting)"]
+    assert w.take(fresh), "the fresh number was invited"
+    assert w.take(stopped) == [], "the opted-out number is texted nothing"
