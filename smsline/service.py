@@ -381,6 +381,8 @@ def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str
         current = line.store.deliveries(pid, tid).get(f, "")
         if not current.startswith(("sent", "delivered")):
             return
+        if failed and current.startswith("delivered"):
+            return  # a delivered alert stays delivered: a late or replayed failure cannot undo it
         if failed:
             line.store.mark_delivery(pid, tid, f, f"failed:{error or status}")
             escalate(line, pid, tid, int(f.split(":", 1)[0]), [_rid(f)], now)

@@ -51,6 +51,7 @@ class Keys:
     ready = P + "ready:{token}"         # sealed alerts rendered ahead, handed to the other worker (short-lived)
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
+    status_seen = P + "stseen:{sid}:{status}"  # this (SID, status) pair was acted on: a replay is ignored
     rate = P + "rl:{pid}:{kind}"
     flood = P + "fl:{h}"                # texts from a keyed hash of a number this minute (expires)
     optout = P + "optout"               # set of keyed hashes of numbers that opted out
@@ -99,6 +100,18 @@ return 0
 #  - past ARGV[7] texts in ARGV[6] seconds from one number, a text that is not exempt (ARGV[8] is '1' for
 #    OK, SOS, ACK, STOP and anything that could end a timer) from a number without covert words. Such a
 #    text returns {2, whether this is the first one held back in the window, the sender's language}.
+RECORD_STATUS = """
+-- A status callback: acted on once per (SID, status), and never taking a delivered text back to a failure.
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+local prev = redis.call('GET', KEYS[1])
+if prev then
+  local ok, p = pcall(cjson.decode, prev)
+  if ok and type(p) == 'table' and p.status == 'delivered' and ARGV[1] ~= 'delivered' then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 INBOUND = """
 local claim = ARGV[1] ~= ''
 if claim and not redis.call('SET', KEYS[1], '', 'NX', 'EX', ARGV[1]) then
@@ -345,6 +358,7 @@ class Store:
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
+        self._record_status = redis.register_script(RECORD_STATUS)
         self._clear_unreachable = redis.register_script(CLEAR_UNREACHABLE)
         self._unreachable_buddies = redis.register_script(UNREACHABLE_BUDDIES)
         self._remove_organizer = redis.register_script(REMOVE_ORGANIZER)
@@ -369,6 +383,13 @@ class Store:
     def person(self, pid: str) -> dict:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def record_status(self, sid: str, status: str, record: dict, ttl: int = 2 * DAY) -> bool:
+        """Keep a status callback's record; False (nothing kept, nothing to act on) for a replayed
+        (SID, status) pair or a failure arriving after the text was delivered."""
+        word = "".join(c for c in status.lower() if c.isalnum())[:20] or "none"
+        return bool(self._record_status(keys=[Keys.status.format(sid=sid), Keys.status_seen.format(sid=sid, status=word)],
+                                        args=[status, json.dumps(record), ttl]))
 
     def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
                       exempt: bool = True, flood_limit: int = 0,

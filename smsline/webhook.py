@@ -95,7 +95,10 @@ def status():
     sid = form.get("MessageSid", "")[:64]
     if sid:
         record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
-        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        if not line.store.record_status(sid, record["status"], record, ttl=2 * DAY):
+            # A redelivery or a replayed capture, or a failure after delivery: it must not raise an alarm again.
+            log.info("status %s ignored: already seen or after delivery", record["status"])
+            return Response("", status=204)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
         if not gateways.filtered(line, "twilio", sid, record["error"]):
             service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
@@ -127,7 +130,8 @@ def android_event():
     sid = str(payload.get("messageId") or "")[:64]
     if status and sid and line.redis.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=3 * DAY):
         record = {"status": status, "error": str(payload.get("reason") or "")[:60], "at": time.time()}
-        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        if not line.store.record_status(sid, status, record, ttl=2 * DAY):
+            return Response("", status=204)
         log.info("phone: %s for %s", status, mask(payload.get("recipient") or payload.get("phoneNumber")))
         to = normalize(str(payload.get("recipient") or payload.get("phoneNumber") or ""), line.settings.default_region)
         service.on_status(line, sid, status, record["error"] or status, line.now(), to=to)

@@ -46,3 +46,45 @@ def test_inviting_an_opted_out_number_reads_byte_for_byte_as_inviting_a_fresh_on
         assert got_fresh[1] == [f"Buddies: Sam ...0103, X ...{last4} (waiting)"]
     assert w.take(fresh), "the fresh number was invited"
     assert w.take(stopped) == [], "the opted-out number is texted nothing"
+
+
+# 3. A captured status callback replayed later ---------------------------------------------------
+
+def _status(w, sid: str, status: str, to: str, error: str = ""):
+    r = w.client.post("/sms/status", data={"MessageSid": sid, "MessageStatus": status, "ErrorCode": error, "To": to})
+    assert r.status_code == 204
+    w.run_jobs()
+
+
+def test_a_failure_after_delivery_or_a_replayed_callback_changes_nothing(network):
+    """A replayed undelivered/30003 for an alert already delivered leaves it Reached, the buddy reachable, the member
+    untold; replaying the same (MessageSid, MessageStatus) twice acts once."""
+    w = network
+    w.reply(MEMBER, "START 5")
+    w.advance(10.1)
+    sid = [s for s in w.transport.sent if s.to == BUDDY][0].sid
+    _status(w, sid, "delivered", BUDDY)
+    assert "Reached: Sam" in w.reply(MEMBER, "STATUS")
+    for n in (MEMBER, ORGANIZER, BUDDY):
+        w.take(n)
+    for _ in range(3):
+        _status(w, sid, "undelivered", BUDDY, "30003")
+    w.run_jobs()
+    status = w.reply(MEMBER, "STATUS")
+    assert "Reached: Sam" in status and "Not reached" not in status
+    assert w.take(MEMBER) == [] and w.take(ORGANIZER) == [] and w.take(BUDDY) == []
+    assert "cannot be reached" not in w.reply(MEMBER, "BUDDIES")
+
+
+def test_a_replayed_failure_callback_is_acted_on_once(network):
+    """The same signed undelivered callback posted again hands the alarm on once, not at each replay."""
+    w = network
+    w.reply(MEMBER, "START 5")
+    w.advance(10.1)
+    sid = [s for s in w.transport.sent if s.to == BUDDY][0].sid
+    _status(w, sid, "undelivered", BUDDY, "30003")
+    first = w.take(ORGANIZER) + w.take(MEMBER)
+    assert any("checked in" in t for t in first)
+    for _ in range(3):
+        _status(w, sid, "undelivered", BUDDY, "30003")
+    assert w.take(ORGANIZER) == [] and w.take(MEMBER) == []
