@@ -2,7 +2,12 @@
 replayed status callbacks, and aliases left in buddies' kept replies after a WIPE."""
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from smsline import android
+from smsline.store import Keys
 
 from tests.conftest import BUDDY, MEMBER, ORGANIZER
 
@@ -88,3 +93,55 @@ def test_a_replayed_failure_callback_is_acted_on_once(network):
     for _ in range(3):
         _status(w, sid, "undelivered", BUDDY, "30003")
     assert w.take(ORGANIZER) == [] and w.take(MEMBER) == []
+
+
+# 2. A demo line (no Twilio account) takes its unsigned webhooks only from this machine ----------
+
+ATTACKS = [
+    {"base_url": "http://127.0.0.1:5000",
+     "headers": {"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"}},
+    {"base_url": "http://127.0.0.1:5000", "headers": {"Sec-Fetch-Site": "cross-site"}},
+    {"base_url": "http://127.0.0.1:5000", "headers": {"Origin": "https://attacker.example"}},
+    {"base_url": "http://evil.example:5000", "headers": {}},  # DNS rebinding: the page's own name in Host
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_demo_webhooks_refuse_cross_site_posts_and_foreign_hosts_and_change_nothing(world, attack):
+    """Without Twilio nothing is signed: /sms and /sms/status answer 403 to another site's form or another Host."""
+    w = world
+    target = "+14155550406"
+    r = w.client.post("/sms", data={"From": ORGANIZER, "Body": f"ADD {target} Ann", "MessageSid": "SMx1"}, **attack)
+    assert r.status_code == 403
+    w.run_jobs()
+    assert w.line.store.pid_for(target) is None and w.take(target) == []
+    r = w.client.post("/sms/status", data={"MessageSid": "SMx2", "MessageStatus": "undelivered", "To": target},
+                      **attack)
+    assert r.status_code == 403
+    assert w.redis.get(Keys.status.format(sid="SMx2")) is None
+    # From this machine, as the simulator and Twilio-less tests post, the same text acts.
+    r = w.client.post("/sms", data={"From": ORGANIZER, "Body": f"ADD {target} Ann", "MessageSid": "SMx3"},
+                      base_url="http://127.0.0.1:5000", headers={"Sec-Fetch-Site": "same-origin"})
+    assert r.status_code == 200 and b"0406" in r.data
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_android_events_signed_with_the_demos_public_key_come_from_this_machine_only(world, attack):
+    """The simulator's key is public: with no real ANDROID_GATEWAY_SIGNING_KEY, a signed event from elsewhere is a 403."""
+    w = world
+    assert android.signing_key(w.line.settings) == android.SIMULATOR_KEY
+
+    def post(eid, **kw):
+        raw = json.dumps({"event": "sms:received", "id": eid,
+                          "payload": {"message": "ADD +14155550406 Ann", "sender": ORGANIZER}}).encode()
+        stamp = str(int(w.now))
+        headers = {"X-Timestamp": stamp, "X-Signature": android.sign(android.SIMULATOR_KEY, raw, stamp)}
+        headers.update(kw.pop("headers", {}))
+        return w.client.post("/sms/android", data=raw, content_type="application/json", headers=headers, **kw)
+
+    assert post("e1", **attack).status_code == 403
+    w.run_jobs()
+    assert w.line.store.pid_for("+14155550406") is None
+    assert post("e2", base_url="http://localhost").status_code == 204
+    w.run_jobs()
+    assert w.line.store.pid_for("+14155550406") is not None
