@@ -687,6 +687,7 @@ class Store:
         """
         hashes = [self.number_hash(number)] + ([keyed_hash(self.old_secret, number)] if self.old_secret else [])
         gone = 0
+        alias = (self.r.hget(Keys.person.format(pid=pid), "alias") or b"").decode() if pid else ""
         if pid:
             links, of, t = self.buddy_links(pid), self.buddy_of(pid), self.timer(pid)
             with self.r.pipeline() as pipe:
@@ -714,7 +715,7 @@ class Store:
                 pipe.delete(Keys.unreachable.format(pid=pid))
             pipe.execute()
         if pid:
-            gone += self._sweep_keys(pid, hashes)
+            gone += self._sweep_keys(pid, hashes, [alias, number, number.lstrip("+")])
         else:
             # No record: only marks keyed by the number's hash can exist. Redis filters the scan itself, so a
             # flood of WIPE YES from unknown numbers costs little.
@@ -733,7 +734,7 @@ class Store:
             if needle in entry or needle.lstrip(b"+") in entry:
                 self.r.lrem(Keys.sim_log, 0, entry)
 
-    def _sweep_keys(self, pid: str, hashes: list[str]) -> int:
+    def _sweep_keys(self, pid: str, hashes: list[str], names: list[str] = ()) -> int:
         """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""
         owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in [pid] + hashes)
         sent, waiting = Keys.sent.format(mid=""), Keys.message.format(mid="")
@@ -758,7 +759,7 @@ class Store:
                 hashes_out.append(k)
             elif k == Keys.outbox or k == P + "bulk:out" or k.startswith(P + "bulk:c:"):
                 lists.append(k)
-        drop += self._kept_replies_of(pid, seen)
+        drop += self._kept_replies_of(pid, seen, names)
         for chunk in _chunks(refs, 500):
             drop += [k for k, v in zip(chunk, self.r.mget(chunk)) if v and pid.encode() in v]
         with self.r.pipeline(transaction=False) as pipe:
@@ -772,9 +773,18 @@ class Store:
         self._drop_waiting_texts(pid, lists)
         return len(drop)
 
-    def _kept_replies_of(self, pid: str, keys: list[str]) -> list[str]:
-        """Kept replies (sealed) that were given to this person."""
-        mine = []
+    def _kept_replies_of(self, pid: str, keys: list[str], names: list[str] = ()) -> list[str]:
+        """Kept replies (sealed) that were given to this person, to drop.
+
+        Kept replies given to others that name this person (their alias or number: "You are now a buddy of
+        Zinnia") are emptied in place, same TTL: the key stays, so a redelivery of that text is still not
+        acted on twice, and it gets no reply rather than the erased name.
+        """
+        import re
+
+        words = [n for n in names if n]
+        pattern = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in words), re.I) if words else None
+        mine, naming = [], []
         for chunk in _chunks(keys, 500):
             for k, v in zip(chunk, self.r.mget(chunk)):
                 if not v:
@@ -785,6 +795,11 @@ class Store:
                     continue
                 if isinstance(d, dict) and d.get("p") == pid:
                     mine.append(k)
+                elif isinstance(d, dict) and pattern and any(pattern.search(str(t)) for t in d.get("r") or ()):
+                    naming.append((k, d.get("p") or ""))
+        for k, owner in naming:
+            # XX and KEEPTTL: never brings back a key that lapsed meanwhile, and keeps its expiry.
+            self.r.set(k, self.sealer.seal(json.dumps({"p": owner, "r": []}), "reply"), xx=True, keepttl=True)
         return mine
 
     def _drop_waiting_texts(self, pid: str, keys: list[str]) -> None:

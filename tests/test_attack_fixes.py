@@ -145,3 +145,38 @@ def test_android_events_signed_with_the_demos_public_key_come_from_this_machine_
     assert post("e2", base_url="http://localhost").status_code == 204
     w.run_jobs()
     assert w.line.store.pid_for("+14155550406") is not None
+
+
+# 4. WIPE also takes the member's name out of the replies kept for others --------------------------
+
+def test_after_wipe_no_kept_reply_anywhere_names_the_wiped_member(world):
+    """Sam's kept replies ("You are now a buddy of Zinnia", his ACK's answer) are emptied by Rose's WIPE, keeping
+    the key so a redelivery of Sam's text is still not acted on twice; no opened sealed value holds "Zinnia"."""
+    from tests.test_privacy import everything, opened
+
+    w = world
+    w.text(ORGANIZER, f"ADD {MEMBER} Zinnia")
+    w.text(MEMBER, "JOIN")
+    w.text(MEMBER, f"BUDDY {BUDDY} Sam")
+    yes = w.post(BUDDY, "YES", sid="SMyes")
+    assert b"Zinnia" in yes.data
+    w.run_jobs()
+    w.text(MEMBER, "START 5")
+    w.advance(10.1)
+    assert any("Zinnia" in t for t in w.take(BUDDY)), "Sam was alerted"
+    ack = w.post(BUDDY, "ACK", sid="SMack")
+    assert ack.status_code == 200
+    w.run_jobs()
+
+    def naming():
+        return [k for k, v in opened(w, everything(w.redis)) if b"zinnia" in v.lower()]
+
+    assert [k for k in naming() if k.startswith(b"sl:seen:")], "the scan finds the name in kept replies"
+    ttl = w.redis.ttl(Keys.seen.format(sid="SMyes"))
+    w.text(MEMBER, "WIPE")
+    assert "erased" in " ".join(w.text(MEMBER, "WIPE YES"))
+    assert naming() == []
+    assert w.redis.exists(Keys.seen.format(sid="SMyes")), "the key stays"
+    assert 0 < w.redis.ttl(Keys.seen.format(sid="SMyes")) <= ttl
+    again = w.post(BUDDY, "YES", sid="SMyes")
+    assert again.status_code == 200 and b"Zinnia" not in again.data and b"<Message>" not in again.data
