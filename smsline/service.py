@@ -381,6 +381,8 @@ def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str
         current = line.store.deliveries(pid, tid).get(f, "")
         if not current.startswith(("sent", "delivered")):
             return
+        if failed and current.startswith("delivered"):
+            return  # a delivered alert stays delivered: a late or replayed failure cannot undo it
         if failed:
             line.store.mark_delivery(pid, tid, f, f"failed:{error or status}")
             escalate(line, pid, tid, int(f.split(":", 1)[0]), [_rid(f)], now)
@@ -1095,13 +1097,15 @@ def _invite_allowed(ctx: Ctx) -> bool:
 
 
 def _invitee_refused(ctx: Ctx, number: str) -> bool:
-    """An opted-out number, or one invited too often today, gets the cap's own reply.
+    """A number invited too often today gets the cap's reply. Checked after the inviter's own cap.
 
-    So an inviter cannot tell whether a number has sent STOP. Checked after the inviter's own cap,
-    which a capped inviter therefore hears for every number.
+    An opted-out number is NOT refused here: it is invited exactly as a fresh number is (same reply,
+    same waiting invitation in BUDDIES, same count against this cap), and only the text is never sent
+    (outgoing, _send_invite and the sender all drop texts to opted-out numbers). Any other answer would
+    tell whoever holds a member's phone which numbers have sent STOP.
     """
     store = ctx.store
-    if store.opted_out(number) or not store.hit(store.number_hash(number), "invited", INVITATIONS_RECEIVED_PER_DAY, DAY):
+    if not store.hit(store.number_hash(number), "invited", INVITATIONS_RECEIVED_PER_DAY, DAY):
         ctx.reply("rate_limited")
         return True
     return False
@@ -1328,7 +1332,10 @@ def h_buddies(ctx: Ctx) -> None:
     entries = []
     t = ctx.timer()
     # During a covert alarm a mark could say that an alert to that buddy failed: none is shown then.
-    lost = set() if t is not None and t.live and t.covert else ctx.store.unreachable(links)
+    # A waiting invitee is never marked for having sent STOP: that would tell the inviter (and whoever holds
+    # their phone) who opted out. A confirmed buddy's opt-out is shown: the member must know alerts will miss them.
+    confirmed = {p for p, link in links.items() if link.get("status") == "confirmed"}
+    lost = set() if t is not None and t.live and t.covert else ctx.store.unreachable(links, opted_out_of=confirmed)
     for bpid, link in sorted(links.items(), key=lambda kv: kv[1].get("at", 0)):
         number = ctx.store.person(bpid).get("number")
         state = "" if link.get("status") == "confirmed" else ctx.part("part_waiting")

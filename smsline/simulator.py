@@ -174,11 +174,19 @@ def _host_name(host: str) -> str:
 
 def refusal() -> str | None:
     """Why this request may not use the simulator, or None."""
+    if request.method == "POST" and request.mimetype != "application/json":
+        if _host_name(request.host) in LOOPBACK_HOSTS:
+            return "The simulator takes only JSON posts from its own page."
+    return foreign()
+
+
+def foreign() -> str | None:
+    """Why this request is not from this machine's own pages, or None: a Host other than loopback (DNS
+    rebinding), or a cross-site Origin / Sec-Fetch-Site. Also guards the unsigned webhooks of a line with no
+    Twilio account (webhook._signed), where a web page could otherwise post a form to /sms."""
     if _host_name(request.host) not in LOOPBACK_HOSTS:
         return "The simulator answers only on this machine: open it at http://127.0.0.1 or http://localhost."
     if request.method == "POST":
-        if request.mimetype != "application/json":
-            return "The simulator takes only JSON posts from its own page."
         origin = request.headers.get("Origin")
         if origin and (urlsplit(origin).netloc.lower() != request.host.lower()
                        or urlsplit(origin).scheme != request.scheme):

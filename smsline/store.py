@@ -51,6 +51,7 @@ class Keys:
     ready = P + "ready:{token}"         # sealed alerts rendered ahead, handed to the other worker (short-lived)
     sid_ref = P + "sid:{sid}"           # outbound Twilio SID -> json ref (delivery field)
     status = P + "st:{sid}"             # last status callback for an outbound SID
+    status_seen = P + "stseen:{sid}:{status}"  # this (SID, status) pair was acted on: a replay is ignored
     rate = P + "rl:{pid}:{kind}"
     flood = P + "fl:{h}"                # texts from a keyed hash of a number this minute (expires)
     optout = P + "optout"               # set of keyed hashes of numbers that opted out
@@ -88,6 +89,18 @@ if v and string.sub(v, 1, 8) == 'sending:' and (ARGV[2] == '' or tonumber(string
 end
 return 0
 """
+RECORD_STATUS = """
+-- A status callback: acted on once per (SID, status), and never taking a delivered text back to a failure.
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+local prev = redis.call('GET', KEYS[1])
+if prev then
+  local ok, p = pcall(cjson.decode, prev)
+  if ok and type(p) == 'table' and p.status == 'delivered' and ARGV[1] ~= 'delivered' then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 # An inbound text in one round trip: claim its MessageSid (ARGV[1], the claim's lifetime, is '' when the
 # text has none), count it against its number's flood window, then read the sender: person id, record,
 # member and organizer flags, timer. A repeated MessageSid reads nothing and gets back what the first
@@ -352,6 +365,7 @@ class Store:
         self._claim = redis.register_script(CLAIM)
         self._release = redis.register_script(RELEASE)
         self._inbound = redis.register_script(INBOUND)
+        self._record_status = redis.register_script(RECORD_STATUS)
         self._clear_unreachable = redis.register_script(CLEAR_UNREACHABLE)
         self._unreachable_buddies = redis.register_script(UNREACHABLE_BUDDIES)
         self._remove_organizer = redis.register_script(REMOVE_ORGANIZER)
@@ -376,6 +390,13 @@ class Store:
     def person(self, pid: str) -> dict:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def record_status(self, sid: str, status: str, record: dict, ttl: int = 2 * DAY) -> bool:
+        """Keep a status callback's record; False (nothing kept, nothing to act on) for a replayed
+        (SID, status) pair or a failure arriving after the text was delivered."""
+        word = "".join(c for c in status.lower() if c.isalnum())[:20] or "none"
+        return bool(self._record_status(keys=[Keys.status.format(sid=sid), Keys.status_seen.format(sid=sid, status=word)],
+                                        args=[status, json.dumps(record), ttl]))
 
     def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
                       exempt: bool = True, flood_limit: int = 0,
@@ -674,6 +695,7 @@ class Store:
         """
         hashes = [self.number_hash(number)] + ([keyed_hash(self.old_secret, number)] if self.old_secret else [])
         gone = 0
+        alias = (self.r.hget(Keys.person.format(pid=pid), "alias") or b"").decode() if pid else ""
         if pid:
             links, of, t = self.buddy_links(pid), self.buddy_of(pid), self.timer(pid)
             with self.r.pipeline() as pipe:
@@ -701,7 +723,7 @@ class Store:
                 pipe.delete(Keys.unreachable.format(pid=pid))
             pipe.execute()
         if pid:
-            gone += self._sweep_keys(pid, hashes)
+            gone += self._sweep_keys(pid, hashes, [alias, number, number.lstrip("+")])
         else:
             # No record: only marks keyed by the number's hash can exist. Redis filters the scan itself, so a
             # flood of WIPE YES from unknown numbers costs little.
@@ -720,7 +742,7 @@ class Store:
             if needle in entry or needle.lstrip(b"+") in entry:
                 self.r.lrem(Keys.sim_log, 0, entry)
 
-    def _sweep_keys(self, pid: str, hashes: list[str]) -> int:
+    def _sweep_keys(self, pid: str, hashes: list[str], names: list[str] = ()) -> int:
         """The SCAN part of wipe: keys named by ids that hold this person, and values that point to them."""
         owned = tuple(f"{P}{kind}:{x}:" for kind in ("dl", "rl") for x in [pid] + hashes)
         sent, waiting = Keys.sent.format(mid=""), Keys.message.format(mid="")
@@ -745,7 +767,7 @@ class Store:
                 hashes_out.append(k)
             elif k == Keys.outbox or k == P + "bulk:out" or k.startswith(P + "bulk:c:"):
                 lists.append(k)
-        drop += self._kept_replies_of(pid, seen)
+        drop += self._kept_replies_of(pid, seen, names)
         for chunk in _chunks(refs, 500):
             drop += [k for k, v in zip(chunk, self.r.mget(chunk)) if v and pid.encode() in v]
         with self.r.pipeline(transaction=False) as pipe:
@@ -759,9 +781,18 @@ class Store:
         self._drop_waiting_texts(pid, lists)
         return len(drop)
 
-    def _kept_replies_of(self, pid: str, keys: list[str]) -> list[str]:
-        """Kept replies (sealed) that were given to this person."""
-        mine = []
+    def _kept_replies_of(self, pid: str, keys: list[str], names: list[str] = ()) -> list[str]:
+        """Kept replies (sealed) that were given to this person, to drop.
+
+        Kept replies given to others that name this person (their alias or number: "You are now a buddy of
+        Zinnia") are emptied in place, same TTL: the key stays, so a redelivery of that text is still not
+        acted on twice, and it gets no reply rather than the erased name.
+        """
+        import re
+
+        words = [n for n in names if n]
+        pattern = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in words), re.I) if words else None
+        mine, naming = [], []
         for chunk in _chunks(keys, 500):
             for k, v in zip(chunk, self.r.mget(chunk)):
                 if not v:
@@ -772,6 +803,11 @@ class Store:
                     continue
                 if isinstance(d, dict) and d.get("p") == pid:
                     mine.append(k)
+                elif isinstance(d, dict) and pattern and any(pattern.search(str(t)) for t in d.get("r") or ()):
+                    naming.append((k, d.get("p") or ""))
+        for k, owner in naming:
+            # XX and KEEPTTL: never brings back a key that lapsed meanwhile, and keeps its expiry.
+            self.r.set(k, self.sealer.seal(json.dumps({"p": owner, "r": []}), "reply"), xx=True, keepttl=True)
         return mine
 
     def _drop_waiting_texts(self, pid: str, keys: list[str]) -> None:
@@ -899,8 +935,11 @@ class Store:
         return bool(self._clear_unreachable(keys=[Keys.unreachable.format(pid=pid), Keys.optout],
                                             args=["1" if number else "0", h]))
 
-    def unreachable(self, pids) -> set[str]:
-        """Which of these people are marked unreachable or have opted out."""
+    def unreachable(self, pids, opted_out_of=None) -> set[str]:
+        """Which of these people are marked unreachable or have opted out.
+
+        With `opted_out_of`, an opt-out counts only for those pids (a waiting invitee's STOP is theirs to keep).
+        """
         pids = list(pids)
         if not pids:
             return set()
@@ -910,7 +949,8 @@ class Store:
                 pipe.hget(Keys.person.format(pid=p), "number")
             got = pipe.execute()
         marked = {p for p, flag in zip(pids, got[0::2]) if flag}
-        numbers = [(p, n.decode()) for p, n in zip(pids, got[1::2]) if n and p not in marked]
+        numbers = [(p, n.decode()) for p, n in zip(pids, got[1::2]) if n and p not in marked
+                   and (opted_out_of is None or p in opted_out_of)]
         if numbers:
             with self.r.pipeline(transaction=False) as pipe:
                 for _, n in numbers:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import android, gateways, service
+from . import android, gateways, service, simulator
 from .phones import mask, normalize
 from .store import DAY, Keys
 
@@ -30,8 +30,9 @@ def _signed() -> bool:
     settings = _line().settings
     if not settings.twilio_auth_token:
         # Simulator only: no account, so nothing to verify against (warned at start). A line on the phone
-        # alone takes no Twilio webhooks at all: unsigned, they could be anyone's.
-        return not settings.android_configured
+        # alone takes no Twilio webhooks at all: unsigned, they could be anyone's. Unsigned, they are taken
+        # only as the simulator is: from this machine, never from another site's page (a form post, DNS rebinding).
+        return not settings.android_configured and simulator.foreign() is None
     if not settings.public_url:
         return False  # config.validate refuses this: a signature never covers the Host header a client sent
     base = settings.public_url
@@ -95,7 +96,10 @@ def status():
     sid = form.get("MessageSid", "")[:64]
     if sid:
         record = {"status": form.get("MessageStatus", ""), "error": form.get("ErrorCode", ""), "at": time.time()}
-        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        if not line.store.record_status(sid, record["status"], record, ttl=2 * DAY):
+            # A redelivery or a replayed capture, or a failure after delivery: it must not raise an alarm again.
+            log.info("status %s ignored: already seen or after delivery", record["status"])
+            return Response("", status=204)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
         if not gateways.filtered(line, "twilio", sid, record["error"]):
             service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
@@ -107,7 +111,10 @@ def android_event():
     """An event from SMS Gateway for Android: a text received, or how one of ours fared."""
     line = _line()
     raw = request.get_data(cache=True)
-    if not android.signature_ok(android.signing_key(line.settings), raw, request.headers.get("X-Timestamp", ""),
+    key = android.signing_key(line.settings)
+    if key == android.SIMULATOR_KEY and simulator.foreign() is not None:
+        return Response("forbidden", status=403)  # the demo's key is public: its events come from this machine only
+    if not android.signature_ok(key, raw, request.headers.get("X-Timestamp", ""),
                                 request.headers.get("X-Signature", ""), line.now()):
         return Response("forbidden", status=403)
     try:
@@ -127,7 +134,8 @@ def android_event():
     sid = str(payload.get("messageId") or "")[:64]
     if status and sid and line.redis.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=3 * DAY):
         record = {"status": status, "error": str(payload.get("reason") or "")[:60], "at": time.time()}
-        line.redis.set(Keys.status.format(sid=sid), json.dumps(record), ex=2 * DAY)
+        if not line.store.record_status(sid, status, record, ttl=2 * DAY):
+            return Response("", status=204)
         log.info("phone: %s for %s", status, mask(payload.get("recipient") or payload.get("phoneNumber")))
         to = normalize(str(payload.get("recipient") or payload.get("phoneNumber") or ""), line.settings.default_region)
         service.on_status(line, sid, status, record["error"] or status, line.now(), to=to)

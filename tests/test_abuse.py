@@ -225,14 +225,16 @@ def test_concurrent_buddy_requests_for_one_number_make_one_pending_link(network)
 
 # 4. Same reply for the same question ---------------------------------------------------------------
 
-def test_an_opted_out_number_and_a_capped_number_get_the_same_reply(world):
+def test_an_opted_out_number_gets_the_fresh_numbers_reply_and_counts_against_the_cap_alike(world):
+    """An opted-out number is invited as a fresh one is (texted nothing), and a capped one is capped either way."""
     members = [f"+141555502{i:02d}" for i in range(5)]
     for m in members:
         member(world, m)
     capped, opted_out = "+14155550301", "+14155550302"
+    world.text(opted_out, "STOP")
     for m in members[:service.INVITATIONS_RECEIVED_PER_DAY]:
         assert "Invitation sent" in world.reply(m, f"BUDDY {capped}")
-    world.text(opted_out, "STOP")
+        assert "Invitation sent" in world.reply(m, f"BUDDY {opted_out}")
     asker = members[-1]
     to_capped = world.text(asker, f"BUDDY {capped}")
     to_opted_out = world.text(asker, f"BUDDY {opted_out}")
