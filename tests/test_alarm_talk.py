@@ -170,7 +170,7 @@ def test_a_spanish_buddy_gets_the_summary_in_spanish(network):
     w.reply(BUDDY, "LANG ES")
     _alerted(w)
     reply = w.reply(BUDDY, "quien es")
-    assert reply.startswith(f"Rose {MEMBER} no se reporto a tiempo") and "Responde ACK (o VOY)" in reply
+    assert reply.startswith(f"Rose {MEMBER} no se ha reportado") and "Responde ACK (o VOY)" in reply
 
 
 @pytest.mark.parametrize("words", ["on my way", "omw", "on it", "coming", "going now", "voy", "ya voy",

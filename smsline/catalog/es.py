@@ -288,11 +288,11 @@ TEXTS = {
     "ack_ok_alone": "Gracias. Te estas encargando de {names}.",
     "start_nobody": "No tienes contacto confirmado ni hay otra persona en el equipo organizador: nadie recibiria "
                     "tus alertas. Agrega uno: BUDDY numero nombre",
-    "timeup_org": "Se acabo tu tiempo. Manda OK ya, o avisamos al equipo organizador en {minutes} min.",
-    "timeup_nobody": "Se acabo tu tiempo. Manda OK ya. No tienes contacto ni hay a quien mas avisar.",
+    "timeup_org": "Ya es la hora. Manda OK ya, o en {minutes} min avisamos al equipo organizador.",
+    "timeup_nobody": "Ya es la hora. Manda OK ya. No tienes contacto ni hay a quien mas avisar.",
     "member_alerted_nobody": "No se pudo avisar a nadie: no tienes contacto ni hay otra persona en el equipo "
                              "organizador. Agrega uno: BUDDY numero nombre",
-    "alert_undelivered_alone": "Tu alerta no le llego a {names} y no hay equipo organizador a quien pasarla. "
+    "alert_undelivered_alone": "Tu alerta no pudo llegar a {names} y no hay equipo organizador a quien pasarla. "
                                "Si puedes, llama a alguien de confianza.",
     "remove_running": "{number} tiene un temporizador activo hasta {end_at}, asi que sigue como miembro por "
                       "ahora. Intenta REMOVE de nuevo cuando termine.",
@@ -320,9 +320,9 @@ TEXTS = {
     "relay": "{network}: mensaje desde el telefono de {member}: {what}",
     "alert_summary": "{list} Responde ACK (o VOY) si te estas encargando.",
     "alert_summary_mine": "{list} Ya respondiste que te encargas: gracias.",
-    "part_summary_missed": "{member} {phone} no se reporto a tiempo: debia hacerlo a las {alert_at}.",
+    "part_summary_missed": "{member} {phone} no se ha reportado: tenia que hacerlo a las {alert_at}.",
     "part_summary_sos": "{member} {phone} pidio ayuda a las {alert_at}.",
-    "part_summary_silent": "{member} {phone} mando una alarma silenciosa a las {alert_at}: no le escribas primero.",
+    "part_summary_silent": "{member} {phone} tiene una alarma silenciosa desde las {alert_at}: no le escribas primero.",
     "part_summary_acked": " {by} se esta encargando.",
     "part_an_organizer": "Alguien del equipo organizador",
     "stranger_sos": "Este numero solo responde a personas invitadas. Si estas en peligro, llama a alguien de "
@@ -341,7 +341,7 @@ TEXTS = {
     "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
                           "esta linea. Responde UNIRME para aceptar.",
     "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
-                         "/ Te pide ser su contacto. Responde SI o NO.",
+                         "/ {member} te pide ser su contacto. Responde SI o NO.",
     "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
                              "al equipo organizador. Responde SI para aceptar.",
     "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
