@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 import time
 from concurrent.futures import Future
 
 from .phones import mask
-from .transport import ALERT, BULK, TEXT, SendError, Transport, _never_sent
+from .transport import ALERT, BULK, TEXT, LoopTransport, SendError, _never_sent
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +67,11 @@ def reply(line, eid: str, number: str, replies: list[str]) -> None:
                          for i, body in enumerate(replies)])
 
 
-class AndroidTransport(Transport):
+class AndroidTransport(LoopTransport):
     """Texts through the phone's API (local server or relay), at most IN_FLIGHT requests at once."""
 
     name = "android"
-
-    def __init__(self, settings):
-        self.settings = settings
-        self._loop = None
-        self._loop_lock = threading.Lock()
+    LOOP_NAME = "android-send"
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> str:
         result = self.send_many([(to, body)])[0]
@@ -92,19 +87,8 @@ class AndroidTransport(Transport):
 
         return asyncio.run_coroutine_threadsafe(self._send_all(texts, kind), self._event_loop())
 
-    def warm_up(self) -> None:
-        self._event_loop()
-
-    def close(self) -> None:
-        import asyncio
-
-        with self._loop_lock:
-            loop, self._loop = self._loop, None
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._session.close(), loop).result(5)
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(5)
-            loop.close()
+    async def _close_session(self) -> None:
+        await self._session.close()
 
     def client(self):
         """A synchronous client of the same API (the CLI registers webhooks with it)."""
@@ -112,18 +96,6 @@ class AndroidTransport(Transport):
 
         s = self.settings
         return APIClient(s.android_gateway_user, s.android_gateway_password, base_url=s.android_gateway_url)
-
-    def _event_loop(self):
-        import asyncio
-
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=loop.run_forever, name="android-send", daemon=True)
-                self._thread.start()
-                asyncio.run_coroutine_threadsafe(self._open(), loop).result()
-                self._loop = loop
-        return self._loop
 
     async def _open(self) -> None:
         import asyncio

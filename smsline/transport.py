@@ -139,7 +139,54 @@ class LocalTransport(Transport):
         return sid
 
 
-class TwilioTransport(Transport):
+class LoopTransport(Transport):
+    """A transport whose requests run on one asyncio loop in a thread of its own, started on first use."""
+
+    LOOP_NAME = "send"
+
+    def __init__(self, settings):
+        self.settings = settings
+        self._loop = None
+        self._loop_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Start the sending loop and its HTTP session before the first text needs them."""
+        self._event_loop()
+
+    def close(self) -> None:
+        """Close the sending loop's HTTP session and stop the loop (tests; the worker just exits)."""
+        import asyncio
+
+        with self._loop_lock:
+            loop, self._loop = self._loop, None
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(self._close_session(), loop).result(5)
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(5)
+            loop.close()
+
+    def _event_loop(self):
+        import asyncio
+
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=loop.run_forever, name=self.LOOP_NAME, daemon=True)
+                self._thread.start()
+                asyncio.run_coroutine_threadsafe(self._open(), loop).result()
+                self._loop = loop
+        return self._loop
+
+    async def _open(self) -> None:
+        """Open the HTTP session, on the loop."""
+        raise NotImplementedError
+
+    async def _close_session(self) -> None:
+        """Close the HTTP session, on the loop."""
+        raise NotImplementedError
+
+
+class TwilioTransport(LoopTransport):
     """Twilio's Messages API through twilio-python, with a timeout (its default is none).
 
     Many texts at once go through twilio-python's asyncio client on one event loop
@@ -148,10 +195,10 @@ class TwilioTransport(Transport):
     requests are in flight, whoever asks.
     """
 
+    LOOP_NAME = "twilio-send"
+
     def __init__(self, settings):
-        self.settings = settings
-        self._loop = None
-        self._loop_lock = threading.Lock()
+        super().__init__(settings)
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
@@ -194,33 +241,8 @@ class TwilioTransport(Transport):
         loop = self._event_loop()  # even one text: the in-flight bound lives on this loop
         return asyncio.run_coroutine_threadsafe(self._send_all(texts, status_callback), loop)
 
-    def warm_up(self) -> None:
-        """Start the sending loop and its HTTP session before the first text needs them."""
-        self._event_loop()
-
-    def close(self) -> None:
-        """Close the sending loop's HTTP session and stop the loop (tests; the worker just exits)."""
-        import asyncio
-
-        with self._loop_lock:
-            loop, self._loop = self._loop, None
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._async_client.http_client.close(), loop).result(5)
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(5)
-            loop.close()
-
-    def _event_loop(self):
-        import asyncio
-
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(target=loop.run_forever, name="twilio-send", daemon=True)
-                self._thread.start()
-                asyncio.run_coroutine_threadsafe(self._open(), loop).result()
-                self._loop = loop
-        return self._loop
+    async def _close_session(self) -> None:
+        await self._async_client.http_client.close()
 
     async def _open(self) -> None:
         import asyncio
