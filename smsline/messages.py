@@ -221,16 +221,6 @@ EN = {
                      "Write it like START 90, START 1h30 or START 11pm.",
     "extend_unclear": "The time \"{what}\" was not understood, so nothing was changed. "
                       "Write it like EXTEND 30, EXTEND 1h or EXTEND 1h30.",
-    "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
-                          "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
-                          "o ignora este mensaje. / STOP: no more texts, no mas mensajes.",
-    "invite_buddy_both": "{network}: {member} asks you to be their check-in buddy: if they miss a check-in, you "
-                         "get a text. Reply YES to accept or NO to decline. / {member} te pide ser su contacto de "
-                         "confianza: si no se reporta a tiempo, te llega un mensaje. Responde SI para aceptar o "
-                         "NO para decir que no.",
-    "invite_organizer_both": "{network}: you are invited to help run this line as an organizer. Reply YES to "
-                             "accept, or ignore this. / Te invitan a ayudar a llevar esta linea en el equipo "
-                             "organizador. Responde SI para aceptar, o ignora este mensaje.",
     "clock_am": "am",
     "clock_pm": "pm",
     # organizers: visibility, reachability of buddies, fast clock
@@ -317,18 +307,33 @@ EN = {
                         "or ignore this.",
     "remind_many": "{network}: {count} invitations wait for you: {list}. Reply YES and a number to accept "
                    "(YES 1), or NO and a number to decline.",
-    "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
-                          "esta linea. Responde UNIRME para aceptar.",
-    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
-                         "/ Te pide ser su contacto. Responde SI o NO.",
-    "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
-                             "al equipo organizador. Responde SI para aceptar.",
-    "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
-                        "Responde SI 1 o NO 1.",
     "invite_cancelled": "Invitation to {number} cancelled. No text is sent to them about it.",
 }
 # fixa: alarm-time talk. A member's words passed on, and the summary of open alerts, may take three texts.
 LONG |= {"relay", "alert_summary", "alert_summary_mine"}
+
+# Texts to someone whose language is not known yet: both languages in one text, the same in every table.
+BILINGUAL = {
+    "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
+                          "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
+                          "o ignora este mensaje. / STOP: no more texts, no mas mensajes.",
+    "invite_buddy_both": "{network}: {member} asks you to be their check-in buddy: if they miss a check-in, you "
+                         "get a text. Reply YES to accept or NO to decline. / {member} te pide ser su contacto de "
+                         "confianza: si no se reporta a tiempo, te llega un mensaje. Responde SI para aceptar o "
+                         "NO para decir que no.",
+    "invite_organizer_both": "{network}: you are invited to help run this line as an organizer. Reply YES to "
+                             "accept, or ignore this. / Te invitan a ayudar a llevar esta linea en el equipo "
+                             "organizador. Responde SI para aceptar, o ignora este mensaje.",
+    "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
+                          "esta linea. Responde UNIRME para aceptar.",
+    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
+                         "/ {member} te pide ser su contacto. Responde SI o NO.",
+    "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
+                             "al equipo organizador. Responde SI para aceptar.",
+    "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
+                        "Responde SI 1 o NO 1.",
+}
+EN.update(BILINGUAL)
 
 def _load_catalog() -> dict[str, dict[str, str]]:
     """English lives here; every other language is one file, smsline/catalog/<code>.py, holding TEXTS."""
@@ -339,7 +344,7 @@ def _load_catalog() -> dict[str, dict[str, str]]:
 
     tables = {"en": EN}
     for mod in pkgutil.iter_modules(catalog.__path__):
-        tables[mod.name] = importlib.import_module(f"{catalog.__name__}.{mod.name}").TEXTS
+        tables[mod.name] = {**importlib.import_module(f"{catalog.__name__}.{mod.name}").TEXTS, **BILINGUAL}
     return tables
 
 

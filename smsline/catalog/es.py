@@ -238,16 +238,6 @@ TEXTS = {
                      "o START 11pm.",
     "extend_unclear": "No entendi el tiempo \"{what}\", asi que todo sigue igual. Escribelo asi: MAS 30, MAS 1h o "
                       "MAS 1h30.",
-    "invite_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept, or ignore this. "
-                          "/ Te invitan a una linea para avisar que todo va bien. Responde UNIRME para aceptar, "
-                          "o ignora este mensaje. / STOP: no more texts, no mas mensajes.",
-    "invite_buddy_both": "{network}: {member} asks you to be their check-in buddy: if they miss a check-in, you "
-                         "get a text. Reply YES to accept or NO to decline. / {member} te pide ser su contacto de "
-                         "confianza: si no se reporta a tiempo, te llega un mensaje. Responde SI para aceptar o "
-                         "NO para decir que no.",
-    "invite_organizer_both": "{network}: you are invited to help run this line as an organizer. Reply YES to "
-                             "accept, or ignore this. / Te invitan a ayudar a llevar esta linea en el equipo "
-                             "organizador. Responde SI para aceptar, o ignora este mensaje.",
     "clock_am": " am",
     "clock_pm": " pm",
     # organizers: visibility, reachability of buddies, fast clock
@@ -338,13 +328,5 @@ TEXTS = {
                         "para aceptar, o ignora este mensaje.",
     "remind_many": "{network}: tienes {count} invitaciones: {list}. Responde SI y el numero para aceptar "
                    "(SI 1), o NO y el numero para decir que no.",
-    "remind_member_both": "{network}: you are invited to a check-in line. Reply JOIN to accept. / Te invitan a "
-                          "esta linea. Responde UNIRME para aceptar.",
-    "remind_buddy_both": "{network}: {member} invited you to get a text if they miss a check-in. Reply YES or NO. "
-                         "/ {member} te pide ser su contacto. Responde SI o NO.",
-    "remind_organizer_both": "{network}: you are invited to help run this line. Reply YES to accept. / Te invitan "
-                             "al equipo organizador. Responde SI para aceptar.",
-    "remind_many_both": "{network}: {count} invitations: {list}. Reply YES 1 or NO 1. / {count} invitaciones. "
-                        "Responde SI 1 o NO 1.",
     "invite_cancelled": "Invitacion a {number} cancelada. No se le manda ningun mensaje sobre esto.",
 }
