@@ -29,7 +29,7 @@ def log(msg: str) -> None:
 def use_tree(tree: str | None) -> str:
     """Make `import smsline` load the tree under test (default: this checkout). Returns its path.
 
-    The harness (tests/procs.py) always comes from this checkout; it runs the
+    The harness (tests/lineprocs.py) always comes from this checkout; it runs the
     tree's Procfile with the tree as the working directory.
     """
     tree = os.path.abspath(tree or ROOT)
@@ -42,15 +42,19 @@ def use_tree(tree: str | None) -> str:
 
 
 def harness():
-    """tests/procs.py of this checkout, loaded by path (so a --tree's own tests/ never shadows it)."""
-    name = "smsline_bench_procs"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tests", "procs.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """tests/lineprocs.py of this checkout, loaded by path (so a --tree's own tests/ never shadows it).
+
+    Its own imports, tests/signing.py and tests/standin.py, are loaded by path first, under the names it imports.
+    """
+    for part in ("signing", "standin", "lineprocs"):
+        name = f"tests.{part}"
+        if name in sys.modules:
+            continue
+        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "tests", f"{part}.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["tests.lineprocs"]
 
 
 def line_kwargs(tree: str) -> dict:

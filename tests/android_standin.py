@@ -1,4 +1,4 @@
-"""A stand-in for SMS Gateway for Android, beside tests/procs.py's Twilio stand-in.
+"""A stand-in for SMS Gateway for Android, beside tests/standin.py's Twilio stand-in.
 
 It answers the app's API as android-sms-gateway's clients call it (Basic auth;
 ``POST /messages``, ``GET``/``POST /webhooks``, ``DELETE /webhooks/<id>``),

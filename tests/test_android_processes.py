@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.android_standin import AndroidStandIn
-from tests.procs import ROOT, VENV_BIN, running_line
+from tests.lineprocs import ROOT, VENV_BIN, running_line
 
 SPM = 0.5  # one line minute is half a second: START 1 alerts 3 s after it starts
 ORG = "+14155550001"

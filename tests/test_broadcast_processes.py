@@ -14,7 +14,8 @@ import redis as redis_lib
 
 from smsline import pacing
 from smsline.store import Store
-from tests.procs import TEST_SECRET_KEY, running_line
+from tests.lineprocs import running_line
+from tests.signing import TEST_SECRET_KEY
 
 RATE = 10          # SMSLINE_SEND_RATE for this line: segments a second
 MEMBERS = 50       # texts in the broadcast besides the member in danger

@@ -24,7 +24,7 @@ import tempfile
 import pytest
 
 from smsline import messages
-from tests.procs import running_line
+from tests.lineprocs import running_line
 
 ORGANIZER, MEMBER, BUDDY = "+14155550001", "+14155550002", "+14155550003"
 APT_COMMAND = "sudo apt-get install -y chromium"

@@ -20,7 +20,8 @@ import time
 import pytest
 
 from smsline.store import Keys, Store
-from tests.procs import TEST_SECRET_KEY, Line, LineError
+from tests.lineprocs import Line, LineError
+from tests.signing import TEST_SECRET_KEY
 
 SPM = 0.2  # a line minute is 0.2 s: grace (5 min) is 1 s
 GRACE = 5 * SPM

@@ -17,13 +17,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from smsline import embedded_redis
-from tests.procs import (
-    TEST_AUTH_TOKEN,
-    TEST_FROM_NUMBER,
-    Line,
-    TwilioStandIn,
-    procfile_commands,
-)
+from tests.lineprocs import Line, procfile_commands
+from tests.signing import TEST_AUTH_TOKEN, TEST_FROM_NUMBER
+from tests.standin import TwilioStandIn
 
 MEMBER = "+15005550101"
 BUDDY = "+15005550102"

@@ -8,7 +8,8 @@ import pytest
 import redis as redis_lib
 
 from smsline.store import Store
-from tests.procs import TEST_SECRET_KEY, running_line
+from tests.lineprocs import running_line
+from tests.signing import TEST_SECRET_KEY
 
 SPM = 0.2  # one line minute is 0.2 s: START 5 lapses in 1 s, alerts 1 s later
 ORG = "+14155550001"

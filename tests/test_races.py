@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from smsline.store import Store
-from tests.procs import TEST_SECRET_KEY, Line
+from tests.lineprocs import Line
+from tests.signing import TEST_SECRET_KEY
 
 SPM = 0.2          # a line minute is 0.2 s
 GRACE = 5 * SPM    # round 1 falls due 1 s after the end

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.procs import line_factory  # noqa: F401  (pytest fixture)
+from tests.lineprocs import line_factory  # noqa: F401  (pytest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORGANIZER = "+15005550100"

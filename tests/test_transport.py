@@ -7,7 +7,8 @@ import pytest
 
 from smsline import bootstrap, config
 from smsline.transport import SendError, TwilioTransport
-from tests.procs import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_FROM_NUMBER, TwilioStandIn
+from tests.signing import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_FROM_NUMBER
+from tests.standin import TwilioStandIn
 
 
 @pytest.fixture
