@@ -11,6 +11,7 @@ from rq import SimpleWorker
 from smsline import create_app, jobs
 from smsline.store import Keys
 from smsline.transport import RecordingTransport
+from tests.helpers import enroll_by_texts, twiml_texts
 
 ORGANIZER = "+14155550001"
 T0 = 1_800_000_000.0  # a fixed instant; every test controls the clock
@@ -39,9 +40,7 @@ class World:
         """Send a text; return the replies, then deliver whatever it queued."""
         resp = self.post(number, body)
         assert resp.status_code == 200, resp.data
-        import xml.etree.ElementTree as ET
-
-        replies = [m.text or "" for m in ET.fromstring(resp.data).iter("Message")]
+        replies = twiml_texts(resp.data)
         self.run_jobs()
         return replies
 
@@ -100,10 +99,7 @@ MEMBER, BUDDY, BUDDY2 = "+14155550102", "+14155550103", "+14155550104"
 @pytest.fixture
 def network(world):
     """An organizer, a member Rose with one confirmed buddy Sam."""
-    world.text(ORGANIZER, f"ADD {MEMBER} Rose")
-    world.text(MEMBER, "JOIN")
-    world.text(MEMBER, f"BUDDY {BUDDY} Sam")
-    world.text(BUDDY, "YES")
+    enroll_by_texts(world.text, ORGANIZER, MEMBER, "Rose", BUDDY)
     for n in (ORGANIZER, MEMBER, BUDDY):
         world.take(n)
     return world

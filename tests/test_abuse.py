@@ -9,6 +9,7 @@ import pytest
 from smsline import service
 from smsline.store import DAY, INVITE_TTL, LAPSED_TTL, Keys
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
+from tests.helpers import enroll_by_texts
 
 STRANGER = "+14155550777"
 WEEK, MONTH = INVITE_TTL, LAPSED_TTL
@@ -47,8 +48,7 @@ def kept(w, number: str) -> None:
 
 
 def member(w, number: str, name: str = "") -> None:
-    w.text(ORGANIZER, f"ADD {number} {name}".strip())
-    w.text(number, "JOIN")
+    enroll_by_texts(w.text, ORGANIZER, number, name)
     w.take(number)
 
 

@@ -66,6 +66,7 @@ from smsline import android, gateways, jobs  # noqa: E402
 from smsline.gateways import Failover  # noqa: E402
 from smsline.transport import RecordingTransport, SendError  # noqa: E402
 from tests.conftest import BUDDY, MEMBER, ORGANIZER, World  # noqa: E402
+from tests.helpers import enroll_by_texts  # noqa: E402
 
 KEY = "signing-key-from-the-app"
 PHONE_SETTINGS = {"gateways": ("android",), "android_gateway_url": "http://127.0.0.1:1",
@@ -98,10 +99,7 @@ def phone_text(w, number: str, body: str, eid: str | None = None) -> list[str]:
 def phone():
     """The line with the Android gateway alone; an organizer, member Rose and her buddy Sam, all by the phone."""
     w = World(PHONE_SETTINGS)
-    phone_text(w, ORGANIZER, f"ADD {MEMBER} Rose")
-    phone_text(w, MEMBER, "JOIN")
-    phone_text(w, MEMBER, f"BUDDY {BUDDY} Sam")
-    phone_text(w, BUDDY, "YES")
+    enroll_by_texts(lambda n, b: phone_text(w, n, b), ORGANIZER, MEMBER, "Rose", BUDDY)
     for n in (ORGANIZER, MEMBER, BUDDY):
         w.take(n)
     return w

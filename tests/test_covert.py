@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
+from tests.helpers import enroll_by_texts
 
 SAFE, DURESS = "bluebird", "sunflower"
 
@@ -76,10 +77,7 @@ def test_extend_with_the_safe_word_extends(network):
 def test_new_start_unbuddy_last_and_wipe_need_the_safe_word(network):
     for attempt in ("START 90", f"UNBUDDY {BUDDY}", "WIPE YES", "SAFEWORD OFF"):
         w = network.__class__()
-        w.text(ORGANIZER, f"ADD {MEMBER} Rose")
-        w.text(MEMBER, "JOIN")
-        w.text(MEMBER, f"BUDDY {BUDDY} Sam")
-        w.text(BUDDY, "YES")
+        enroll_by_texts(w.text, ORGANIZER, MEMBER, "Rose", BUDDY)
         w.text(MEMBER, f"SAFEWORD {SAFE}")
         w.text(MEMBER, "START 30")
         w.take(BUDDY)

@@ -7,6 +7,7 @@ import pytest
 from smsline import service
 from smsline.store import Keys
 from tests.conftest import BUDDY, MEMBER, ORGANIZER, World
+from tests.helpers import enroll_by_texts
 
 SAFE = "bluebird"
 
@@ -17,10 +18,7 @@ def _line(safe_word: bool) -> World:
     Two lines are never built side by side: queued jobs run on the line built last.
     """
     w = World()
-    w.text(ORGANIZER, f"ADD {MEMBER} Rose")
-    w.text(MEMBER, "JOIN")
-    w.text(MEMBER, f"BUDDY {BUDDY} Sam")
-    w.text(BUDDY, "YES")
+    enroll_by_texts(w.text, ORGANIZER, MEMBER, "Rose", BUDDY)
     if safe_word:
         w.text(MEMBER, f"SAFEWORD {SAFE}")
     for n in (ORGANIZER, MEMBER, BUDDY):

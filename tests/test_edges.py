@@ -9,6 +9,7 @@ from smsline.gsm7 import septets
 from smsline.store import Keys
 from smsline.transport import SendError
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
+from tests.helpers import enroll_by_texts
 
 SAFE = "bluebird"
 OTHER_MEMBER = "+14155550105"
@@ -203,10 +204,7 @@ def test_worst_case_alerts_fit_three_texts_and_only_the_note_shrinks(make_world,
     alias = "{Rose}[Maria]|~^{Ana}"  # 20 characters, most of them two septets
     note = ("Hotel Mirabel room 1207 {tower B}, tall man, grey Honda plate 7ABC123, paid cash, "
             "says his name is Mark ~ ") * 3
-    w.text(ORGANIZER, f"ADD {MEMBER} {alias}")
-    w.text(MEMBER, "JOIN")
-    w.text(MEMBER, f"BUDDY {BUDDY} Sam")
-    w.text(BUDDY, "YES")
+    enroll_by_texts(w.text, ORGANIZER, MEMBER, alias, BUDDY)
     w.text(BUDDY, f"LANG {lang}")
     w.text(MEMBER, f"START 5 {note}")
     w.take(BUDDY)

@@ -11,6 +11,7 @@ from smsline import embedded_redis
 from smsline.session import Timer
 from smsline.store import Keys, Sender, Store
 from tests.conftest import BUDDY, MEMBER, ORGANIZER
+from tests.helpers import seed_member
 
 SECRET = "test-secret"
 SID = "SM" + "c" * 32
@@ -34,9 +35,7 @@ def store(request):
 
 
 def _member(store: Store, number: str, organizer: bool = False, timer: Timer | None = None) -> str:
-    pid = store.ensure_person(number)
-    store.set_fields(pid, alias="Rose", lang="es")
-    store.enroll(pid, organizer=organizer, now=1.0)
+    pid = seed_member(store, number, "Rose", lang="es", organizer=organizer, now=1.0)
     if timer is not None:
         store.r.set(Keys.timer.format(pid=pid), json.dumps(timer.to_dict()))
     return pid

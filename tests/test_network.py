@@ -18,6 +18,7 @@ from smsline.network import ReportKeys, categories, find_identifiers, normalize_
 from smsline.store import DAY, Keys
 from smsline.transport import SendError
 from tests.conftest import ORGANIZER
+from tests.helpers import enroll_by_texts
 
 ROSE, ANA, BEA, CLIENT = "+14155550102", "+14155550103", "+14155550104", "+14155550199"
 ORG2 = "+14155550005"
@@ -25,8 +26,7 @@ FAST = {"send_rate": 1000.0}
 
 
 def enroll(w, number: str, alias: str) -> None:
-    w.text(ORGANIZER, f"ADD {number} {alias}")
-    w.text(number, "JOIN")
+    enroll_by_texts(w.text, ORGANIZER, number, alias)
     w.take(number)
     w.take(ORGANIZER)
 

@@ -13,6 +13,7 @@ import pytest
 
 from smsline import batch, jobs
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
+from tests.helpers import enroll_by_texts
 
 
 class Clock:
@@ -67,9 +68,7 @@ def test_alert_decided_ahead_is_sent_once_at_its_time_with_the_usual_text(networ
     assert w.timer(MEMBER).status == "alerting"
     # The same lapse through the ordinary path renders the very same alert.
     other = make_world()
-    for number, text in ((ORGANIZER, f"ADD {MEMBER} Rose"), (MEMBER, "JOIN"), (MEMBER, f"BUDDY {BUDDY} Sam"),
-                         (BUDDY, "YES")):
-        other.text(number, text)
+    enroll_by_texts(other.text, ORGANIZER, MEMBER, "Rose", BUDDY)
     other.now = w.now - (w.now - other.now)  # both started from T0
     other.reply(MEMBER, "START 5")
     other.advance(10.1)

@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 from smsline import jobs
 from smsline.store import Keys
 from tests.conftest import MEMBER, ORGANIZER, World
+from tests.helpers import twiml_texts
 
 TOKEN = "test-token"
 PUBLIC = "https://line.example.org"
@@ -114,12 +115,6 @@ def test_organizers_are_told_once_when_workers_stop_and_once_when_back(world):
     assert len(world.take(ORGANIZER)) == 1
 
 
-def _twiml_texts(resp) -> list[str]:
-    import xml.etree.ElementTree as ET
-
-    return [m.text or "" for m in ET.fromstring(resp.data).iter("Message")]
-
-
 def test_a_redelivery_after_the_first_handler_died_is_acted_on(network, monkeypatch):
     """The web process died after claiming an SOS: Twilio's redelivery must not get an empty reply and nothing."""
     from smsline import webhook
@@ -130,11 +125,11 @@ def test_a_redelivery_after_the_first_handler_died_is_acted_on(network, monkeypa
     sid = "SM" + "d" * 32
     w.line.store.claim_inbound(sid, MEMBER, ttl=1)  # claimed; its handler never finished
     resp = w.post(MEMBER, "SOS", sid=sid)
-    assert resp.status_code == 200 and _twiml_texts(resp)  # acted on, with its reply
+    assert resp.status_code == 200 and twiml_texts(resp.data)  # acted on, with its reply
     w.run_jobs()
     assert len([t for t in w.take(BUDDY) if "Rose" in t]) == 1
     again = w.post(MEMBER, "SOS", sid=sid)  # and once only
-    assert _twiml_texts(again) == _twiml_texts(resp)
+    assert twiml_texts(again.data) == twiml_texts(resp.data)
     w.run_jobs()
     assert w.take(BUDDY) == []
 
@@ -149,7 +144,7 @@ def test_a_redelivery_while_the_first_is_handled_waits_for_its_reply(network):
     w.line.store.claim_inbound(sid, MEMBER, ttl=8)  # the first delivery, still being handled
     threading.Timer(0.3, w.line.store.keep_reply, args=(sid, ["the first reply"])).start()
     resp = w.post(MEMBER, "SOS", sid=sid)
-    assert _twiml_texts(resp) == ["the first reply"]
+    assert twiml_texts(resp.data) == ["the first reply"]
     w.run_jobs()
     assert w.take(BUDDY) == []  # the redelivery did not act a second time
 
@@ -161,9 +156,9 @@ def test_a_members_question_keeps_a_small_record_and_a_redelivery_gets_nothing_n
     sid = "SM" + "7" * 32
     first = w.post(MEMBER, "STATUS", sid=sid)
     again = w.post(MEMBER, "STATUS", sid=sid)
-    assert _twiml_texts(first) and _twiml_texts(again) == []
+    assert twiml_texts(first.data) and twiml_texts(again.data) == []
     assert w.redis.get(Keys.seen.format(sid=sid)) == b"[]"
-    assert _twiml_texts(w.post(MEMBER, "HELP", sid="SM" + "8" * 32))
+    assert twiml_texts(w.post(MEMBER, "HELP", sid="SM" + "8" * 32).data)
     assert w.redis.get(Keys.seen.format(sid="SM" + "8" * 32)) == b"[]"
 
 
