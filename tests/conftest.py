@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
+import time
 
 import fakeredis
 import pytest
 from rq import SimpleWorker
+from rq.job import Job
 
-from smsline import create_app, jobs
-from smsline.store import Keys
+from smsline import bootstrap, create_app, jobs
 from smsline.transport import RecordingTransport
 from tests.helpers import enroll_by_texts, twiml_texts
 
@@ -64,21 +66,64 @@ class World:
         SimpleWorker(list(self.line.queues.values()), connection=self.redis).work(burst=True, logging_level="WARNING")
 
     def advance(self, minutes: float) -> None:
-        """Move the clock, running every timer step that falls due on the way, at its due time."""
+        """Move the clock, running on the way each second's due job whose timers all fall due by the end.
+
+        A second with a timer due after the end waits for the next advance, as its job would wait.
+        """
         target = self.now + minutes * self.line.settings.seconds_per_minute
-        while True:
-            due = self.redis.zrangebyscore(Keys.due, "-inf", target, start=0, num=1, withscores=True)
-            if not due:
-                break
-            self.now = max(self.now, due[0][1])
-            # The worker's own path: every timer due by now, stepped in one batch.
-            jobs.step_due(self.line, self.now)
-            self.run_jobs()
+        while self._run_due_job(target):
+            pass
         self.now = target
         self.run_jobs()
 
+    def _run_due_job(self, target: float) -> bool:
+        """Run the earliest second's due job the way production does, if all its timers fall due by `target`.
+
+        RQ's scheduler moves the job `due-<second>` to the queue ARM_EARLY seconds before its second;
+        the worker runs it (run_due), which hands the second to a thread of its own; that thread decides
+        the steps ahead, sleeps until each is due, applies it and hands its rounds to the senders. Here
+        the clock stands still unless that thread sleeps: its sleep moves the World's clock instead.
+        """
+        queue = self.line.queues[jobs.HIGH]
+        scheduled = self.redis.zrange(queue.scheduled_job_registry.key, 0, -1, withscores=True)
+        due = sorted((int(j.decode()[4:]), j.decode()) for j, _ in scheduled
+                     if j.decode().startswith("due-") and j.decode()[4:].isdigit())
+        if not due:
+            return False
+        second, job_id = due[0]
+        armed = self.line.store.armed(second + 1)
+        if (armed[-1][1] if armed else second - jobs.ARM_EARLY) > target:
+            return False
+        self.now = max(self.now, second - jobs.ARM_EARLY)
+        queue.enqueue_job(Job.fetch(job_id, connection=self.redis))
+        queue.scheduled_job_registry.remove(job_id)
+        bootstrap._current = self.line  # the job finds its line as a worker's jobs do
+        stepping = sys.modules[jobs.step_second.__module__]
+        real_time, stepping.time = stepping.time, _Sleeper(self)
+        try:
+            self.run_jobs()  # run_due: hands the second to the stepping thread and returns
+            jobs.wait_deliveries(timeout=10)
+            assert not jobs._pending, "a due job's thread is still running (asleep on a clock that stands still?)"
+        finally:
+            stepping.time = real_time
+        self.run_jobs()  # the general worker's share of the rounds, and the notices
+        return True
+
     def timer(self, number: str):
         return self.line.store.timer(self.line.store.pid_for(number))
+
+
+class _Sleeper:
+    """The `time` module for the stepping thread of a World: sleeping moves the World's clock."""
+
+    def __init__(self, world: World):
+        self._world = world
+
+    def sleep(self, seconds: float) -> None:
+        self._world.now += max(0.0, seconds)
+
+    def __getattr__(self, name):
+        return getattr(time, name)
 
 
 @pytest.fixture
