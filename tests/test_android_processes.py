@@ -2,8 +2,6 @@
 stand-in and an Android gateway stand-in (tests/android_standin.py) that posts signed events like the app."""
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import subprocess
 import time
@@ -11,15 +9,14 @@ import time
 import pytest
 
 from tests.android_standin import AndroidStandIn
+from tests.helpers import ALERT, SOS, STANDDOWN, Said, enroll_by_texts, fresh, ok
 from tests.lineprocs import ROOT, VENV_BIN, running_line
 
 SPM = 0.5  # one line minute is half a second: START 1 alerts 3 s after it starts
 ORG = "+14155550001"
-_numbers = itertools.count(300)
-
-
-def fresh() -> str:
-    return f"+1415555{next(_numbers):04d}"
+INVITED = Said("invite_member_both", "invite_member")
+ASKED = Said("invite_buddy_both", "invite_buddy")
+STARTED = Said("start_ok")
 
 
 def register(line) -> subprocess.CompletedProcess:
@@ -43,8 +40,8 @@ def pline(phone):
         yield ln
 
 
-def said(phone, number, word, timeout=10.0, count=1) -> list:
-    return phone.wait_for(lambda t: t.to == number and word in t.body, timeout=timeout, count=count)
+def said(phone, number, text: Said, timeout=10.0, count=1) -> list:
+    return phone.wait_for(lambda t: t.to == number and text(t.body), timeout=timeout, count=count)
 
 
 def test_gateway_register_registers_the_four_events_once_and_lists_them(pline, phone):
@@ -62,25 +59,25 @@ def test_a_whole_check_in_with_the_phone_alone(pline, phone):
     """ADD, JOIN, BUDDY, YES, START, the alert, ACK and OK, every text in and out by the phone."""
     member, bud = fresh(), fresh()
     assert phone.receive(ORG, f"ADD {member} Rose").status_code == 204
-    said(phone, ORG, "Invitation sent")
-    said(phone, member, "JOIN")
+    said(phone, ORG, Said("add_ok"))
+    said(phone, member, INVITED)
     phone.receive(member, "JOIN")
-    said(phone, member, "BUDDY")
+    said(phone, member, Said("join_ok"))
     phone.receive(member, f"BUDDY {bud} Sam")
-    said(phone, bud, "YES")
+    said(phone, bud, ASKED)
     phone.receive(bud, "YES")
-    said(phone, member, "Sam")
+    said(phone, member, Said("buddy_accepted", name="Sam"))
     t0 = time.time()
     phone.receive(member, "START 1 blue car")
-    said(phone, member, "until")
-    alert = said(phone, bud, "checked in", timeout=20)[0]
+    said(phone, member, STARTED)
+    alert = said(phone, bud, ALERT, timeout=20)[0]
     assert alert.priority >= 100 and "blue car" in alert.body
     assert alert.time - t0 >= 6 * SPM - 0.5  # never before end + grace
     phone.receive(bud, "ACK")
-    said(phone, member, "on it")
+    said(phone, member, Said("ack_member"))
     phone.receive(member, "OK")
-    said(phone, bud, "Stand down")
-    replies = [t for t in phone.texts(member) if "until" in t.body]
+    said(phone, bud, STANDDOWN)
+    replies = [t for t in phone.texts(member) if STARTED(t.body)]
     assert replies and all(t.priority < 100 for t in replies)  # replies never skip the phone's limits
     assert pline.twilio.messages() == []
     assert "gateway android: up" in pline.get("/healthz").text
@@ -103,7 +100,7 @@ def test_a_repeated_event_is_acted_on_once(pline, phone):
     first = phone.receive(ORG, f"ADD {target} Ann", eid="same-event-id")
     again = phone.receive(ORG, f"ADD {target} Ann", eid="same-event-id")
     assert first.status_code == 204 and again.status_code == 204
-    said(phone, target, "JOIN")
+    said(phone, target, INVITED)
     time.sleep(1.5)
     assert len(phone.texts(target)) == 1
 
@@ -111,18 +108,18 @@ def test_a_repeated_event_is_acted_on_once(pline, phone):
 def test_an_alert_the_phone_reports_failed_is_handed_on(pline, phone):
     member, bud = fresh(), fresh()
     phone.receive(ORG, f"ADD {member} Kim")
-    said(phone, member, "JOIN")
+    said(phone, member, INVITED)
     phone.receive(member, "JOIN")
-    said(phone, member, "BUDDY")
+    said(phone, member, Said("join_ok"))
     phone.receive(member, f"BUDDY {bud} Lee")
-    said(phone, bud, "YES")
+    said(phone, bud, ASKED)
     phone.receive(bud, "YES")
-    said(phone, member, "Lee")
+    said(phone, member, Said("buddy_accepted", name="Lee"))
     phone.fail_numbers[bud] = "RESULT_ERROR_NO_SERVICE"
     phone.receive(member, "SOS")
-    said(phone, bud, "help")
-    said(phone, ORG, "Kim", timeout=15)
-    said(phone, member, "reached", timeout=15)  # "could not reach Lee" or "none of your buddies can be reached"
+    said(phone, bud, SOS)
+    said(phone, ORG, Said("sos", "sos_note", "alert_last", member="Kim"), timeout=15)
+    said(phone, member, Said("alert_undelivered", "no_buddy_reachable"), timeout=15)
 
 
 @pytest.fixture
@@ -137,27 +134,25 @@ def both(tmp_path):
 def test_twilio_refusing_the_account_at_the_alarm_the_alert_comes_by_the_phone_and_organizers_hear_once(both):
     line, phone = both
     member, bud = fresh(), fresh()
-    for n, body in ((ORG, f"ADD {member} Joy"), (member, "JOIN"), (member, f"BUDDY {bud} Max"), (bud, "YES")):
-        status, _ = line.text(n, body)
-        assert status == 200
+    enroll_by_texts(lambda n, b: ok(line.text(n, b)), ORG, member, "Joy", bud, "Max")
     # Twilio first and working: a member who texts the phone's number is answered from the phone.
-    line.twilio.wait_for(lambda m: m.to == member and "Max" in m.body)  # YES told her by Twilio
+    line.twilio.wait_for(lambda m: m.to == member and Said("buddy_accepted", name="Max")(m.body))  # by Twilio
     phone.receive(member, "HELP")
-    said(phone, member, "START")
+    said(phone, member, Said("help"))
     time.sleep(0.5)
-    assert [m for m in line.twilio.messages(to=member) if "START" in m.body] == []
+    assert [m for m in line.twilio.messages(to=member) if Said("help")(m.body)] == []
     t0 = time.time()
     line.text(member, "START 1")
     time.sleep(max(0.0, t0 + 6 * SPM - 1.0 - time.time()))  # a second before the alarm
     line.twilio.fail_with(401, 20003, message="Authenticate")
-    alert = said(phone, bud, "checked in", timeout=60)[0]
+    alert = said(phone, bud, ALERT, timeout=60)[0]
     lag = alert.time - (t0 + 6 * SPM)
     print(f"\n20003 at the alarm: the alert came through the phone {lag:.2f} s after its due time")
     assert lag < 60
     time.sleep(3)
-    told = [t for t in phone.texts(ORG) if "cannot send" in t.body]
+    told = [t for t in phone.texts(ORG) if Said("gateway_down", "gateway_down_alone")(t.body)]
     assert len(told) == 1 and "Twilio" in told[0].body
-    assert [m for m in line.twilio.messages(to=bud) if "checked in" in m.body] == []
+    assert [m for m in line.twilio.messages(to=bud) if ALERT(m.body)] == []
     health = line.get("/healthz").text
     assert "gateway twilio: down" in health and "gateway android: up" in health
     line.twilio.clear_failures()

@@ -14,6 +14,7 @@ import redis as redis_lib
 
 from smsline import pacing
 from smsline.store import Store
+from tests.helpers import SOS, Said, enroll_by_texts, ok, replies, seed_member
 from tests.lineprocs import running_line
 from tests.signing import TEST_SECRET_KEY
 
@@ -28,16 +29,8 @@ def seed_members(line, n: int) -> list[str]:
     store = Store(redis_lib.Redis.from_url(line.redis.url), TEST_SECRET_KEY)
     numbers = [f"+1415555{4000 + i:04d}" for i in range(n)]
     for i, number in enumerate(numbers):
-        pid = store.ensure_person(number)
-        store.set_fields(pid, alias=f"M{i}")
-        store.enroll(pid, now=time.time())
+        seed_member(store, number, f"M{i}")
     return numbers
-
-
-def ok(resp) -> str:
-    status, body = resp
-    assert status == 200, body
-    return body
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +42,12 @@ def line():
 
 
 def test_an_alarm_during_a_broadcast_reaches_twilio_before_the_rest_of_it_and_the_rate_holds(line):
-    ok(line.text(ORG, f"ADD {MEMBER} Rose"))
-    ok(line.text(MEMBER, "JOIN"))
-    ok(line.text(MEMBER, f"BUDDY {BUDDY} Sam"))
-    ok(line.text(BUDDY, "YES"))
+    enroll_by_texts(lambda n, b: ok(line.text(n, b)), ORG, MEMBER, "Rose", BUDDY)
     numbers = set(seed_members(line, MEMBERS)) | {MEMBER}
 
-    reply = ok(line.text(ORG, f"BROADCAST {BROADCAST}"))
-    assert f"Members: {len(numbers)}" in reply, reply
-    is_broadcast = lambda m: m.body.endswith(": " + BROADCAST)  # noqa: E731 (the line's name comes first)
+    reply = replies(line.text(ORG, f"BROADCAST {BROADCAST}"))
+    assert Said("broadcast_ok", count=len(numbers)).among(reply), reply
+    is_broadcast = lambda m: Said("broadcast", note=BROADCAST)(m.body)  # noqa: E731
     line.twilio.wait_for(is_broadcast, timeout=10)
 
     sos_at = time.time()
@@ -65,9 +55,9 @@ def test_an_alarm_during_a_broadcast_reaches_twilio_before_the_rest_of_it_and_th
     before = len([m for m in line.twilio.messages() if is_broadcast(m)])
     assert before < len(numbers), "the broadcast was still going out when the alarm fired"
 
-    alert = line.twilio.wait_for(lambda m: m.to == BUDDY and "help" in m.body, timeout=10)[0]
+    alert = line.twilio.wait_for(lambda m: m.to == BUDDY and SOS(m.body), timeout=10)[0]
     sent = line.twilio.wait_for(is_broadcast, count=len(numbers), timeout=30)
-    done = line.twilio.wait_for(lambda m: m.to == ORG and "gone out" in m.body, timeout=10)
+    done = line.twilio.wait_for(lambda m: m.to == ORG and Said("broadcast_done")(m.body), timeout=10)
 
     times = sorted(m.time for m in sent)
     assert sorted(m.to for m in sent) == sorted(numbers), "everyone once, nobody twice"

@@ -10,57 +10,32 @@ foreground; the background tests at the end of the module only collect them.
 from __future__ import annotations
 
 import concurrent.futures
-import itertools
-import json
-import re
 import signal
-import threading
 import time
 
 import pytest
 
 from smsline.store import Keys, Store
-from tests.lineprocs import Line, LineError
+from tests.helpers import ALERT, REPEAT, STANDDOWN, Said, fresh, ok, replies, seed_member
+from tests.lineprocs import Line
 from tests.signing import TEST_SECRET_KEY
 
 SPM = 0.2  # a line minute is 0.2 s: grace (5 min) is 1 s
 GRACE = 5 * SPM
 ORG = "+14155551000"
-_numbers = itertools.count(1)
 
-ALERT = "has not checked in"      # the first alert of a timer
-REPEAT = "still no check-in"       # a repeat
-STANDDOWN = "Stand down"
+MEMBER_ALERTED = Said("member_alerted")
+UNDELIVERED = Said("alert_undelivered")
+NOBODY_REACHED = Said("no_buddy_reachable")
+
 SWEEP = 10          # worker.py's sweep interval
 CLAIM_LEASE = 30    # a send claimed by a worker that died is retried after this
 
 
-def fresh() -> str:
-    """A number no other test of this module uses."""
-    return f"+1415556{next(_numbers):04d}"
-
-
-def ok_twiml(resp) -> str:
-    status, body = resp
-    assert status == 200, body
-    return body
-
-
 def seed(view: "View", buddies: int = 1, lang: str = "en") -> tuple[str, list[str]]:
-    """A member with `buddies` confirmed buddies, written straight into the line's records.
-
-    (What ADD/JOIN/BUDDY/YES leave behind, without their texts or the organizer's daily invitation limit.)
-    """
-    store, now = view.store, time.time()
-    member = fresh()
-    pid = store.ensure_person(member)
-    store.set_fields(pid, alias=f"Rose{member[-4:]}", lang=lang)
-    store.enroll(pid, now=now)
-    numbers = []
-    for i in range(buddies):
-        b = fresh()
-        store.set_buddy(pid, store.ensure_person(b), "confirmed", f"Sam{i}", now)
-        numbers.append(b)
+    """A member with `buddies` confirmed buddies (Sam0, Sam1, ...), written straight into the line's records."""
+    member, numbers = fresh(), [fresh() for _ in range(buddies)]
+    seed_member(view.store, member, f"Rose{member[-4:]}", [(b, f"Sam{i}") for i, b in enumerate(numbers)], lang=lang)
     return member, numbers
 
 
@@ -91,12 +66,17 @@ class View:
         self.r.close()
 
 
-def texts(line: Line, number: str, word: str) -> list:
-    return [m for m in line.twilio.messages(to=number) if word in m.body]
+def texts(line: Line, number: str, said: Said) -> list:
+    return [m for m in line.twilio.messages(to=number) if said(m.body)]
+
+
+def reached(status: str) -> str:
+    """The names a STATUS reply says the alert reached."""
+    return (Said("part_reached").fields(status) or {}).get("names", "")
 
 
 def alerts(line: Line, number: str) -> list:
-    return [m for m in line.twilio.messages(to=number) if ALERT in m.body or REPEAT in m.body]
+    return [m for m in line.twilio.messages(to=number) if ALERT(m.body) or REPEAT(m.body)]
 
 
 def attempts_to(line: Line, number: str, since: float = 0.0) -> list:
@@ -122,7 +102,7 @@ def sleep_until(t: float) -> None:
 
 def start_timer(line: Line, view: View, member: str, minutes: int = 1, note: str = "") -> float:
     """START; returns when round 1 falls due."""
-    assert "until" in ok_twiml(line.text(member, f"START {minutes} {note}".strip()))
+    assert Said("start_ok").among(replies(line.text(member, f"START {minutes} {note}".strip())))
     return view.alert_due(member)
 
 
@@ -159,7 +139,7 @@ def test_outage_at_the_alarm_moment_alert_arrives_once_after_recovery(tline):
     sleep_until(due + 3.5)
     rule.remaining = 0  # the outage is over
     recovered = time.time()
-    line.twilio.wait_for(lambda m: m.to == bud and ALERT in m.body, timeout=20)
+    line.twilio.wait_for(lambda m: m.to == bud and ALERT(m.body), timeout=20)
     time.sleep(3)
     got = alerts(line, bud)
     failed = [a for a in attempts_to(line, bud) if a.status_code == 500]
@@ -170,9 +150,9 @@ def test_outage_at_the_alarm_moment_alert_arrives_once_after_recovery(tline):
     assert failed, "the outage did not hit the alarm"
     assert lag < 20
     assert got[0].time >= due
-    line.twilio.wait_for(lambda m: m.to == member and "have been alerted" in m.body, timeout=20)
-    assert "stand down" in ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN in m.body, timeout=10)
+    line.twilio.wait_for(lambda m: m.to == member and MEMBER_ALERTED(m.body), timeout=20)
+    assert Said("ok_after_alert").among(replies(line.text(member, "OK")))
+    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN(m.body), timeout=10)
 
 
 def test_429_is_backed_off_and_the_alert_goes_once(tline):
@@ -182,7 +162,7 @@ def test_429_is_backed_off_and_the_alert_goes_once(tline):
     due = start_timer(line, view, member)
     sleep_until(due - 0.5)
     line.twilio.fail_with(429, 20429, count=3, for_numbers={bud})
-    line.twilio.wait_for(lambda m: m.to == bud and ALERT in m.body, timeout=20)
+    line.twilio.wait_for(lambda m: m.to == bud and ALERT(m.body), timeout=20)
     time.sleep(2)
     tried = attempts_to(line, bud, since=due - 0.5)
     times = [round(a.time - due, 2) for a in tried]
@@ -190,7 +170,7 @@ def test_429_is_backed_off_and_the_alert_goes_once(tline):
     assert [a.code for a in tried].count(20429) == 3
     assert len(alerts(line, bud)) == 1
     assert tried[-1].time - tried[0].time >= 1.0, "no back-off between 429s"
-    ok_twiml(line.text(member, "OK"))
+    ok(line.text(member, "OK"))
 
 
 def test_21610_is_not_retried_and_the_alert_is_handed_on(tline):
@@ -201,9 +181,9 @@ def test_21610_is_not_retried_and_the_alert_is_handed_on(tline):
     line.twilio.fail_with(400, 21610, for_numbers={gone, gone2})
     org_before = len(alerts(line, ORG))
     due = max(start_timer(line, view, member), start_timer(line, view, lonely))
-    line.twilio.wait_for(lambda m: m.to == member and "could not reach" in m.body, timeout=15)
-    line.twilio.wait_for(lambda m: m.to == lonely and "None of your buddies" in m.body, timeout=15)
-    line.twilio.wait_for(lambda m: m.to == ORG and ALERT in m.body, timeout=15, count=org_before + 2)
+    line.twilio.wait_for(lambda m: m.to == member and UNDELIVERED(m.body), timeout=15)
+    line.twilio.wait_for(lambda m: m.to == lonely and NOBODY_REACHED(m.body), timeout=15)
+    line.twilio.wait_for(lambda m: m.to == ORG and ALERT(m.body), timeout=15, count=org_before + 2)
     time.sleep(3)
     n_gone = len(attempts_to(line, gone))
     n_gone2 = len(attempts_to(line, gone2))
@@ -211,15 +191,15 @@ def test_21610_is_not_retried_and_the_alert_is_handed_on(tline):
           f"organizer alerts {len(alerts(line, ORG)) - org_before}")
     assert (n_gone, n_gone2) == (1, 1)
     assert len(alerts(line, kept)) == 1
-    assert "Sam0" in texts(line, member, "could not reach")[0].body
-    assert len(texts(line, member, "could not reach")) == 1
-    assert len(texts(line, lonely, "None of your buddies")) == 1
-    status = ok_twiml(line.text(member, "STATUS"))
+    assert "Sam0" in texts(line, member, UNDELIVERED)[0].body
+    assert len(texts(line, member, UNDELIVERED)) == 1
+    assert len(texts(line, lonely, NOBODY_REACHED)) == 1
+    status = " ".join(replies(line.text(member, "STATUS")))
     print(f"21610: STATUS says {status!r}")
-    assert "Not reached: Sam0" in status and re.search(r"Reached: [^.]*Sam1", status)
+    assert Said("part_missed", names="Sam0").within(status) and "Sam1" in reached(status)
     for m in (member, lonely):
-        ok_twiml(line.text(m, "OK"))
-    line.twilio.wait_for(lambda m: m.to == ORG and STANDDOWN in m.body, timeout=10, count=2)
+        ok(line.text(m, "OK"))
+    line.twilio.wait_for(lambda m: m.to == ORG and STANDDOWN(m.body), timeout=10, count=2)
 
 
 def test_undelivered_callback_hands_the_alert_on_and_status_shows_reach(tline):
@@ -228,29 +208,29 @@ def test_undelivered_callback_hands_the_alert_on_and_status_shows_reach(tline):
     member, (lost, kept) = seed(view, buddies=2)
     org_before = len(alerts(line, ORG))
     start_timer(line, view, member)
-    lost_msg = line.twilio.wait_for(lambda m: m.to == lost and ALERT in m.body, timeout=15)[0]
-    kept_msg = line.twilio.wait_for(lambda m: m.to == kept and ALERT in m.body, timeout=15)[0]
+    lost_msg = line.twilio.wait_for(lambda m: m.to == lost and ALERT(m.body), timeout=15)[0]
+    kept_msg = line.twilio.wait_for(lambda m: m.to == kept and ALERT(m.body), timeout=15)[0]
     assert kept_msg.status_callback and kept_msg.status_callback.endswith("/sms/status")
     assert line.twilio.send_status_callback(kept_msg, "delivered", None).status_code == 204
     sent = time.time()
     assert line.twilio.send_status_callback(lost_msg, "undelivered", "30003").status_code == 204
-    org = line.twilio.wait_for(lambda m: m.to == ORG and ALERT in m.body, timeout=15, count=org_before + 1)[-1]
-    told = line.twilio.wait_for(lambda m: m.to == member and "could not reach" in m.body, timeout=15)
+    org = line.twilio.wait_for(lambda m: m.to == ORG and ALERT(m.body), timeout=15, count=org_before + 1)[-1]
+    told = line.twilio.wait_for(lambda m: m.to == member and UNDELIVERED(m.body), timeout=15)
     print(f"\n30003: organizer alerted {org.time - sent:.2f} s after the callback; member told "
           f"{told[0].time - sent:.2f} s after")
     # A repeated callback changes nothing.
     line.twilio.send_status_callback(lost_msg, "undelivered", "30003")
-    status = ok_twiml(line.text(member, "STATUS"))
+    status = " ".join(replies(line.text(member, "STATUS")))
     print(f"30003: STATUS says {status!r}")
-    assert "Not reached: Sam0" in status and re.search(r"Reached: [^.]*Sam1", status)
+    assert Said("part_missed", names="Sam0").within(status) and "Sam1" in reached(status)
     d = view.deliveries(member)
     assert d[f"1:{view.pid(lost)}"].startswith("failed:30003"), d
     assert d[f"1:{view.pid(kept)}"].startswith("delivered:"), d
     time.sleep(2)
     assert len(alerts(line, ORG)) == org_before + 1
-    assert len(texts(line, member, "could not reach")) == 1
+    assert len(texts(line, member, UNDELIVERED)) == 1
     assert len(alerts(line, lost)) == len(alerts(line, kept)) == 1
-    ok_twiml(line.text(member, "OK"))
+    ok(line.text(member, "OK"))
 
 
 def test_lost_answer_costs_at_most_one_duplicate_and_still_gets_the_stand_down(tline):
@@ -266,10 +246,10 @@ def test_lost_answer_costs_at_most_one_duplicate_and_still_gets_the_stand_down(t
     sleep_until(due - 0.6)
     line.twilio.lose_answer(count=1, for_numbers={bud_a})
     line.twilio.lose_answer(count=1, for_numbers={bud_b})
-    first_b = line.twilio.wait_for(lambda m: m.to == bud_b and ALERT in m.body, timeout=15)[0]
+    first_b = line.twilio.wait_for(lambda m: m.to == bud_b and ALERT(m.body), timeout=15)[0]
     time.sleep(0.3)  # the member is quick: before any retry of the lost text
-    reply_b = ok_twiml(line.text(b, "OK"))
-    line.twilio.wait_for(lambda m: m.to == bud_a and ALERT in m.body, timeout=15)
+    reply_b = replies(line.text(b, "OK"))
+    line.twilio.wait_for(lambda m: m.to == bud_a and ALERT(m.body), timeout=15)
     # Long enough for the claim lease (30 s) and a sweep to pass.
     deadline = due + 45
     while time.time() < deadline and len(alerts(line, bud_a)) < 2:
@@ -279,11 +259,12 @@ def test_lost_answer_costs_at_most_one_duplicate_and_still_gets_the_stand_down(t
     print(f"\nLOST ANSWER: silent member's buddy got {len(got_a)} copies"
           + (f", the second {gap:.1f} s after the first" if gap is not None else "")
           + f"; OK-ing member's buddy got {len(alerts(line, bud_b))} copies and "
-          f"{len(texts(line, bud_b, STANDDOWN))} stand-downs (OK reply: {'stand down' in reply_b})")
+          f"{len(texts(line, bud_b, STANDDOWN))} stand-downs "
+          f"(OK reply says stand down: {Said('ok_after_alert').among(reply_b)})")
     assert 1 <= len(got_a) <= 2
     assert len(alerts(line, bud_b)) <= 2
-    ok_twiml(line.text(a, "OK"))
-    line.twilio.wait_for(lambda m: m.to == bud_a and STANDDOWN in m.body, timeout=10)
+    ok(line.text(a, "OK"))
+    line.twilio.wait_for(lambda m: m.to == bud_a and STANDDOWN(m.body), timeout=10)
     time.sleep(1)
     assert len(texts(line, bud_a, STANDDOWN)) == 1
     # The buddy of B had the alert in hand (Twilio accepted it at first_b.time): never an alert alone.
@@ -324,8 +305,8 @@ def test_kill9_before_the_alarm_fires_within_15s_of_the_worker_coming_back(cline
     sleep_until(killed + 11)
     worker = line.start_worker()
     started = time.time()
-    a_late = line.twilio.wait_for(lambda m: m.to == bud_late and ALERT in m.body, timeout=40)[0]
-    a_soon = line.twilio.wait_for(lambda m: m.to == bud_soon and ALERT in m.body, timeout=40)[0]
+    a_late = line.twilio.wait_for(lambda m: m.to == bud_late and ALERT(m.body), timeout=40)[0]
+    a_soon = line.twilio.wait_for(lambda m: m.to == bud_soon and ALERT(m.body), timeout=40)[0]
     still_locked = r.get("rq:scheduler-lock:smsline-high") == lock and lock is not None
     print(f"\nKILL -9 BEFORE: overdue alarm arrived {a_late.time - started:.2f} s after the worker's start "
           f"({a_late.time - due_late:.1f} s after due); an alarm due {due_soon - started:.1f} s after the start "
@@ -336,8 +317,8 @@ def test_kill9_before_the_alarm_fires_within_15s_of_the_worker_coming_back(cline
     time.sleep(1)
     assert len(alerts(line, bud_late)) == len(alerts(line, bud_soon)) == 1
     for m, b in ((late, bud_late), (soon, bud_soon)):
-        ok_twiml(line.text(m, "OK"))
-    line.twilio.wait_for(lambda m: m.to in (bud_late, bud_soon) and STANDDOWN in m.body, timeout=15, count=2)
+        ok(line.text(m, "OK"))
+    line.twilio.wait_for(lambda m: m.to in (bud_late, bud_soon) and STANDDOWN(m.body), timeout=15, count=2)
     assert worker.alive()
 
 
@@ -377,8 +358,8 @@ def test_kill9_during_a_round_leaves_no_buddy_without_the_alert(cline):
     assert all(n >= 1 for n in counts.values())
     assert all(n <= 2 for n in counts.values())
     assert doubled <= in_flight, "a text Twilio had accepted and answered before the kill was sent again"
-    ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN in m.body, timeout=20, count=len(buddies))
+    ok(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN(m.body), timeout=20, count=len(buddies))
     time.sleep(1)
     assert all(len(texts(line, b, STANDDOWN)) == 1 for b in buddies)
 
@@ -408,12 +389,12 @@ def test_sigterm_lets_the_worker_finish_its_round_and_nothing_is_lost(cline):
     assert all(v.startswith("sent:") for v in sent) and len(sent) == 3, d
     assert all(len(alerts(line, b)) == 1 for b in buddies)
     line.start_worker()
-    line.twilio.wait_for(lambda m: m.to == member and "have been alerted" in m.body, timeout=20)
-    ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN in m.body, timeout=20, count=3)
+    line.twilio.wait_for(lambda m: m.to == member and MEMBER_ALERTED(m.body), timeout=20)
+    ok(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN(m.body), timeout=20, count=3)
     time.sleep(2)
     assert all(len(alerts(line, b)) == 1 for b in buddies)
-    assert len(texts(line, member, "have been alerted")) == 1
+    assert len(texts(line, member, MEMBER_ALERTED)) == 1
 
 
 # -- Redis restarts and lost scheduled jobs: one line, tests in turn ------------------
@@ -446,15 +427,15 @@ def test_redis_restart_web_and_worker_survive_and_the_timer_fires(iline, kill):
     line.restart_redis(down_for=4, kill=kill)
     up = time.time()
     # The web answers again (its client reconnects with back-off).
-    body = ok_twiml(line.text(member, "STATUS"))
+    body = replies(line.text(member, "STATUS"))
     answered = time.time()
-    alert = line.twilio.wait_for(lambda m: m.to == bud and ALERT in m.body, timeout=40)[0]
+    alert = line.twilio.wait_for(lambda m: m.to == bud and ALERT(m.body), timeout=40)[0]
     healthy = line.wait_healthy(30) and time.time()
     alive = {p.name: p.pid for p in line.procs if p.alive()}
     print(f"\nREDIS RESTART ({'SIGKILL' if kill else 'shutdown'}): down {up - down:.1f} s; web answered "
           f"{answered - up:.1f} s after it was back; alarm {alert.time - due:+.2f} s from due; "
           f"/healthz 200 {healthy - up:.1f} s after; same processes: {alive == pids}")
-    assert "until" in body
+    assert Said("status_running").among(body)
     assert alive == pids, f"a process died or was replaced: {pids} -> {alive}"
     assert alert.time >= due and alert.time - due < 15
     logs = open(line.workers()[0].log_path).read()
@@ -463,8 +444,8 @@ def test_redis_restart_web_and_worker_survive_and_the_timer_fires(iline, kill):
     assert restarts <= 2, "the worker's loop is restarted over and over"
     time.sleep(1)
     assert len(alerts(line, bud)) == 1
-    ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN in m.body, timeout=10)
+    ok(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN(m.body), timeout=10)
     view.r = line.redis_client()
     view.store = Store(view.r, TEST_SECRET_KEY)
 
@@ -499,8 +480,8 @@ def test_redis_down_20s_under_a_running_round_the_worker_carries_on(iline):
           f"after due; copies per buddy {counts}; worker alive {worker.alive()} (RQ loop restarted {restarts}x)")
     assert worker.alive(), "the worker process died with Redis"
     assert all(1 <= n <= 2 for n in counts)
-    ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN in m.body, timeout=20, count=len(buddies))
+    ok(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to in buddies and STANDDOWN(m.body), timeout=20, count=len(buddies))
     time.sleep(1)
     assert all(len(texts(line, b, STANDDOWN)) == 1 for b in buddies)
 
@@ -519,15 +500,15 @@ def test_scheduled_jobs_deleted_behind_the_lines_back_are_rearmed(iline, what):
     if what == "registry+jobs":
         deleted += [k.decode() for k in r.scan_iter("rq:job:*") if b"heartbeat" not in k]
     r.delete(*deleted)
-    alert = line.twilio.wait_for(lambda m: m.to == bud and ALERT in m.body, timeout=40)[0]
+    alert = line.twilio.wait_for(lambda m: m.to == bud and ALERT(m.body), timeout=40)[0]
     print(f"\nJOBS DELETED ({what}, {len(deleted)} keys): alarm {alert.time - due:+.2f} s from due")
     assert alert.time >= due
     # Worst case today: the sweep runs a timer once it is 5 s overdue, and sweeps 10 s apart.
     assert alert.time - due <= SWEEP + 5 + 3, "more than about a sweep interval late"
     time.sleep(1)
     assert len(alerts(line, bud)) == 1
-    ok_twiml(line.text(member, "OK"))
-    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN in m.body, timeout=10)
+    ok(line.text(member, "OK"))
+    line.twilio.wait_for(lambda m: m.to == bud and STANDDOWN(m.body), timeout=10)
 
 
 # -- Slow scenarios, each on a line of its own, run in the background -----------------
@@ -581,7 +562,7 @@ def scenario_scheduler_holder_killed(workdir: str) -> dict:
         lateness = {b: alerts(line, b)[0].time - due for b, due in dues.items()}
         copies = [len(alerts(line, b)) for b in dues]
         for member, _ in members:
-            ok_twiml(line.text(member, "OK"))
+            ok(line.text(member, "OK"))
         return {"offsets": [round(d - killed, 1) for d in dues.values()],
                 "lateness": [round(x, 2) for x in lateness.values()], "copies": copies,
                 "takeover": takeover, "unhealthy_polls": unhealthy}
@@ -599,7 +580,7 @@ def scenario_health(workdir: str) -> dict:
     line = Line(workdir, seconds_per_minute=SPM, organizers=orgs)
     line.start()
     view = View(line)
-    down_text, up_text = "cannot raise alarms", "raises alarms again"
+    down_text, up_text = Said("line_down"), Said("line_up")
     try:
         last_beat = float(view.r.get(Keys.heartbeat))
         line.kill_worker(signal.SIGTERM)
@@ -607,7 +588,7 @@ def scenario_health(workdir: str) -> dict:
         t503 = wait_until(lambda: line.get("/healthz").status_code == 503 and time.time(), 200,
                           "/healthz 503", step=1.0)
         body = line.get("/healthz").text
-        got = [line.twilio.wait_for(lambda m, o=o: m.to == o and down_text in m.body, timeout=40)[0]
+        got = [line.twilio.wait_for(lambda m, o=o: m.to == o and down_text(m.body), timeout=40)[0]
                for o in orgs]
         told = max(m.time for m in got)
         time.sleep(17)  # at least one more check of the monitor while still down
@@ -615,7 +596,7 @@ def scenario_health(workdir: str) -> dict:
         line.start_worker()
         restarted = time.time()
         t200 = line.wait_healthy(60) and time.time()
-        back = [line.twilio.wait_for(lambda m, o=o: m.to == o and up_text in m.body, timeout=40)[0] for o in orgs]
+        back = [line.twilio.wait_for(lambda m, o=o: m.to == o and up_text(m.body), timeout=40)[0] for o in orgs]
         time.sleep(17)
         result = {
             "stale_after": t503 - last_beat, "stopped_for": restarted - stopped, "body": body.strip(),

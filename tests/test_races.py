@@ -16,9 +16,7 @@ What must hold, whatever the interleaving:
 """
 from __future__ import annotations
 
-import itertools
 import random
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from smsline.store import Store
+from tests.helpers import ALERT, REPEAT, STANDDOWN, Said, fresh, replies, seed_member, twiml_texts
 from tests.lineprocs import Line
 from tests.signing import TEST_SECRET_KEY
 
@@ -34,13 +33,8 @@ GRACE = 5 * SPM    # round 1 falls due 1 s after the end
 WINDOW = 0.3       # offsets are uniform in +-WINDOW around the firing moment
 GAP = 0.2          # between two members' firing moments
 ORG = "+14155552000"
-ALERT, REPEAT, STANDDOWN = "has not checked in", "still no check-in", "Stand down"
+ENDED = Said("ok_ended", "ok_after_alert")  # OK's answer, alerts or none
 SEED = int(time.time())  # printed, so a failing draw can be replayed with RACE_SEED
-_numbers = itertools.count(1)
-
-
-def fresh() -> str:
-    return f"+1415557{next(_numbers):04d}"
 
 
 @dataclass
@@ -53,8 +47,8 @@ class Race:
     new_due: float = 0.0  # EXTEND that moved the end: when round 1 falls due now
     sent_at: float = 0.0
     ok_at: float = 0.0  # when the OK that ends it all was sent
-    reply: str = ""
-    follow_up: str = ""
+    reply: list = field(default_factory=list)  # the texts the line answered the race's text with
+    follow_up: list = field(default_factory=list)  # and the closing OK
     error: str = ""
     notes: list = field(default_factory=list)
 
@@ -77,33 +71,23 @@ def rline(tmp_path_factory):
 
 def seed(store: Store) -> tuple[str, str]:
     """A member and a confirmed buddy, written straight into the line's records."""
-    now = time.time()
     member, buddy = fresh(), fresh()
-    pid = store.ensure_person(member)
-    store.set_fields(pid, alias=f"Rose{member[-4:]}")
-    store.enroll(pid, now=now)
-    store.set_buddy(pid, store.ensure_person(buddy), "confirmed", "Sam", now)
+    seed_member(store, member, f"Rose{member[-4:]}", [(buddy, "Sam")])
     return member, buddy
-
-
-def message_text(twiml: str) -> str:
-    return " | ".join(re.findall(r"<Message>(.*?)</Message>", twiml, re.S))
 
 
 def run_race(line: Line, store: Store, race: Race, start_at: float) -> None:
     try:
         time.sleep(max(0.0, start_at - time.time()))
-        status, body = line.text(race.member, "START 5")
-        assert status == 200 and "until" in body, body
+        started = replies(line.text(race.member, "START 5"))
+        assert Said("start_ok").among(started), started
         t = store.timer(store.pid_for(race.member))
         race.due = t.ends_at + GRACE
         time.sleep(max(0.0, race.due + race.offset - time.time()))
         race.sent_at = time.time()
         text = {"OK": "OK", "START": "START 60", "EXTEND": "EXTEND 10"}[race.kind]
-        status, body = line.text(race.member, text)
-        assert status == 200, body
-        race.reply = message_text(body)
-        if race.kind == "EXTEND" and "now runs until" in race.reply:
+        race.reply = replies(line.text(race.member, text))
+        if race.kind == "EXTEND" and Said("extend_ok").among(race.reply):
             # The end moved: the alarm must come at the new end + grace, not before, once; then OK.
             t = store.timer(store.pid_for(race.member))
             race.new_due = t.ends_at + GRACE
@@ -115,7 +99,7 @@ def run_race(line: Line, store: Store, race: Race, start_at: float) -> None:
             if race.kind == "EXTEND":
                 race.ok_at = time.time()
             status, body = line.text(race.member, "OK")
-            race.follow_up = message_text(body)
+            race.follow_up = twiml_texts(body)
     except Exception as e:  # reported with the race, not lost in a thread
         race.error = f"{type(e).__name__}: {e}"
 
@@ -151,8 +135,8 @@ def judge(line: Line, races: list[Race]) -> dict:
     bad = []
     for race in races:
         got = line.twilio.messages(to=race.buddy)
-        alerts = [m for m in got if ALERT in m.body or REPEAT in m.body]
-        downs = [m for m in got if STANDDOWN in m.body]
+        alerts = [m for m in got if ALERT(m.body) or REPEAT(m.body)]
+        downs = [m for m in got if STANDDOWN(m.body)]
         when = ", ".join(f"{'alert' if m in alerts else 'stand-down' if m in downs else 'other'} "
                          f"{(m.time - race.due) * 1000:+.0f} ms" for m in got)
         where = (f"{race.kind} at {race.offset * 1000:+.0f} ms (sent {(race.sent_at - race.due) * 1000:+.0f} ms): "
@@ -182,8 +166,8 @@ def judge(line: Line, races: list[Race]) -> dict:
         tally["alerted" if fired else "quiet"] += 1
         # The member is told which.
         if race.kind == "OK":
-            said_alerted = "stand down" in race.reply
-            if "ended" not in race.reply:
+            said_alerted = Said("ok_after_alert").among(race.reply)
+            if not ENDED.among(race.reply):
                 bad.append(f"{where}: OK not acknowledged")
             elif alerts and not said_alerted:
                 tally["alone"] += 1
@@ -193,7 +177,7 @@ def judge(line: Line, races: list[Race]) -> dict:
                 # nobody was alerted, the reply overstates it. Allowed, counted.
                 tally["cancelled"] += 1
         elif race.kind == "EXTEND":
-            moved, refused = "now runs until" in race.reply, "already went out" in race.reply
+            moved, refused = Said("extend_ok").among(race.reply), Said("extend_too_late").among(race.reply)
             if moved == refused:
                 bad.append(f"{where}: EXTEND neither moved the end nor was refused")
             elif moved and len(alerts) != 1:
@@ -201,11 +185,11 @@ def judge(line: Line, races: list[Race]) -> dict:
             elif refused and not alerts:
                 tally["cancelled"] += 1  # as above: the closing OK cancelled sends not yet claimed
         elif race.kind == "START":
-            if "New timer on until" not in race.reply:
+            if not Said("start_replaced").among(race.reply):
                 bad.append(f"{where}: second START not acknowledged")
-        if race.follow_up and "ended" not in race.follow_up:
+        if race.follow_up and not ENDED.among(race.follow_up):
             bad.append(f"{where}: the closing OK got {race.follow_up!r}")
-    offsets = sorted((r.sent_at - r.due, not r.new_due and any(ALERT in m.body for m in line.twilio.messages(to=r.buddy)))
+    offsets = sorted((r.sent_at - r.due, not r.new_due and any(ALERT(m.body) for m in line.twilio.messages(to=r.buddy)))
                      for r in races if not r.error)
     # Where the outcome flips: the latest quiet send and the earliest alerted one.
     quiet = [o for o, a in offsets if not a]
@@ -213,9 +197,9 @@ def judge(line: Line, races: list[Race]) -> dict:
     tally["latest_quiet_ms"] = round(max(quiet) * 1000) if quiet else None
     tally["earliest_alerted_ms"] = round(min(loud) * 1000) if loud else None
     lags = sorted(m.time - (r.new_due or r.due) for r in races for m in line.twilio.messages(to=r.buddy)[:1]
-                  if ALERT in m.body)
+                  if ALERT(m.body))
     tally["fire_lag_ms"] = (round(lags[len(lags) // 2] * 1000), round(lags[-1] * 1000)) if lags else None
-    sd = sorted(m.time - r.ok_at for r in races for m in line.twilio.messages(to=r.buddy) if STANDDOWN in m.body)
+    sd = sorted(m.time - r.ok_at for r in races for m in line.twilio.messages(to=r.buddy) if STANDDOWN(m.body))
     tally["standdown_lag_ms"] = (round(sd[len(sd) // 2] * 1000), round(sd[-1] * 1000)) if sd else None
     tally["problems"] = bad
     return tally

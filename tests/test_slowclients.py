@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from tests.helpers import Said
 from tests.lineprocs import line_factory  # noqa: F401  (pytest fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,7 +125,7 @@ def test_the_gevent_web_still_texts_organizers_through_twilio_when_the_worker_is
     with the only worker stopped, the web itself texts the organizer through the Twilio stand-in."""
     line = line_factory(organizers=[ORGANIZER], env={"SMSLINE_HEARTBEAT_STALE_SECONDS": "30"})
     line.kill_worker(signal.SIGTERM)
-    sent = line.twilio.wait_for(lambda m: m.to == ORGANIZER and "cannot raise alarms" in m.body, timeout=90)
+    sent = line.twilio.wait_for(lambda m: m.to == ORGANIZER and Said("line_down")(m.body), timeout=90)
     assert len(sent) == 1
     assert line.get("/healthz").status_code == 503
 
