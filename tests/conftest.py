@@ -101,7 +101,10 @@ class World:
         stepping = sys.modules[jobs.step_second.__module__]
         real_time, stepping.time = stepping.time, _Sleeper(self)
         try:
-            self.run_jobs()  # run_due: hands the second to the stepping thread and returns
+            # The alarms worker (the high queue alone) runs run_due, which hands the second to the stepping
+            # thread and returns. What that thread queues for the general worker waits until it is done: a
+            # notice drained while alerts are going out would put itself off to a scheduled retry.
+            SimpleWorker([queue], connection=self.redis).work(burst=True, logging_level="WARNING")
             jobs.wait_deliveries(timeout=10)
             assert not jobs._pending, "a due job's thread is still running (asleep on a clock that stands still?)"
         finally:
