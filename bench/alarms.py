@@ -168,12 +168,19 @@ def used_memory(r) -> int:
     return int(r.info("memory")["used_memory"])
 
 
-def start_wave(line, n: int, minutes: int, how: str, clients: int, inproc: InProcess) -> tuple[float, float, int]:
-    """All n members text START. Returns (wave start, wave seconds, replies that were not a confirmation)."""
+def start_wave(line, n: int, minutes: int, how: str, clients: int, inproc: InProcess,
+               every: float = 0.0) -> tuple[float, float, int]:
+    """All n members text START (as fast as `clients` go, or one every `every` seconds: a trickle).
+
+    Returns (wave start, wave seconds, replies that were not a confirmation)."""
     body = f"START {minutes}"
     t0 = time.time()
 
     def one(i: int) -> bool:
+        if every:
+            pause = t0 + i * every - time.time()
+            if pause > 0:
+                time.sleep(pause)
         if how == "webhook":
             reply = webhook_text(line, member_number(i), body)
         else:
@@ -367,6 +374,44 @@ def summarize_profile(raw_path: str) -> str:
     return text
 
 
+# In flight over time -----------------------------------------------------------
+
+def timeline(spans: list[tuple[float, float]], start: float, end: float, bucket: float = 0.25) -> list[tuple]:
+    """Per bucket from `start` to `end`: (offset, most requests in flight at the stand-in, requests answered)."""
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    rows, level, k = [], 0, 0
+    t = start
+    # the level at `start`
+    while k < len(events) and events[k][0] < start:
+        level += events[k][1]
+        k += 1
+    while t < end:
+        top, answered = level, 0
+        while k < len(events) and events[k][0] < t + bucket:
+            level += events[k][1]
+            top = max(top, level)
+            answered += events[k][1] < 0
+            k += 1
+        rows.append((t - start, top, answered))
+        t += bucket
+    return rows
+
+
+def print_timeline(rows: list[tuple], bucket: float = 0.25) -> str:
+    out = [f"  in flight and sends per {bucket * 1000:.0f} ms from the first due (most in flight, answered -> per s):"]
+    line = []
+    for off, top, answered in rows:
+        line.append(f"{off:5.2f}s {top:3d} {answered / bucket:5.0f}/s")
+        if len(line) == 4:
+            out.append("    " + " | ".join(line))
+            line = []
+    if line:
+        out.append("    " + " | ".join(line))
+    text = "\n".join(out)
+    print(text, flush=True)
+    return text
+
+
 # One run ---------------------------------------------------------------------
 
 def warm_up(inproc: InProcess, n: int, clients: int) -> None:
@@ -409,7 +454,12 @@ def run(n: int, args, tree: str) -> dict:
     spm = args.spm
     grace_s = args.grace * spm
     # Every START lands at the same instant `now`, so the wave must be over before the timers end.
-    minutes = args.minutes or max(10, math.ceil((0.01 * n + 3) / spm))
+    every = args.every if args.trickle else 0.0
+    if args.trickle:
+        n = int(round(args.trickle / args.every))
+    # Each START's timer is the same length: the dues spread like the STARTs (a trickle spreads them over its
+    # minute; a wave as fast as the webhook goes, over the wave), so the wave must be over before the first ends.
+    minutes = args.minutes or (10 if args.trickle else max(10, math.ceil((0.01 * n + 3) / spm)))
     organizers = [organizer_number(i) for i in range(math.ceil(n / INVITES_PER_ORGANIZER))]
     env = {
         "SMSLINE_GRACE_MINUTES": str(args.grace),
@@ -426,6 +476,8 @@ def run(n: int, args, tree: str) -> dict:
     with procs.running_line(seconds_per_minute=spm, organizers=organizers, env=env, **line_kwargs(tree)) as line:
         twilio = line.twilio
         twilio.delay = 0.0
+        # Like Twilio, the stand-in posts signed status callbacks (sent, then delivered) for every text.
+        twilio.status_callbacks = args.callbacks == "on"
         inproc = InProcess(line)
         r = line.redis_client()
 
@@ -439,6 +491,9 @@ def run(n: int, args, tree: str) -> dict:
         log(f"N={n}: enrolment texts drained ({drained} at the stand-in)")
         for w in extra:
             line.kill_worker(signal.SIGTERM, worker=w)
+        more = [line.start_worker() for _ in range(args.workers - 1)]  # worker processes that share the wave
+        if more:
+            time.sleep(3.0)  # started and registered before the wave
         warm_up(inproc, n, args.clients)
         time.sleep(1.0)
 
@@ -449,7 +504,7 @@ def run(n: int, args, tree: str) -> dict:
 
         log(f"N={n}: START {minutes} from all {n} members ({args.start})")
         with LoadSampler() as load:
-            wave_t0, wave_s, wave_bad = start_wave(line, n, minutes, args.start, args.clients, inproc)
+            wave_t0, wave_s, wave_bad = start_wave(line, n, minutes, args.start, args.clients, inproc, every)
             ends_at_nominal = wave_t0 + minutes * spm
             mem_running, data_running, keys_running, info_running, _ = memory(r)
             cmds_1 = commands(r)
@@ -461,7 +516,7 @@ def run(n: int, args, tree: str) -> dict:
                 f"over 1 s before the wave ({noise / n:.0f} per timer)")
             log(f"N={n}: wave took {wave_s:.2f} s ({wave_bad} replies not a plain confirmation); "
                 f"timers end in {left:.1f} s")
-            if left <= 0:
+            if left <= 0 and not args.trickle:
                 log(f"N={n}: WARNING: the wave outlasted the timers; memory was measured after some fired. "
                     f"Raise --minutes or --spm.")
             dues = read_dues(line, n, grace_s)
@@ -528,6 +583,18 @@ def run(n: int, args, tree: str) -> dict:
             f"per timer from START to its alert {sum(fire_cmds.values()) / n:.1f} ({top_commands(fire_cmds, n)})")
         lags = [arrival[i] - dues[i] for i in arrival]
         all_msgs = twilio.messages()
+        concurrency = args.concurrency or 100
+        last_alert = max(arrival.values()) if arrival else first_due
+        rows = timeline(list(twilio.spans), first_due - 0.25, last_alert + 0.25)
+        print_timeline(rows)
+        # Sends per second while alerts waited: the buckets from the first due to the last alert.
+        busy = [r for r in rows if r[0] >= 0.25]
+        wave_rate = (sum(r[2] for r in busy) / (0.25 * len(busy))) if busy else float("nan")
+        bound = 0.8 * concurrency / args.delay if args.delay else float("nan")
+        log(f"N={n}: during the wave {wave_rate:.0f} sends/s (answers at the stand-in, due to last alert) "
+            f"against 0.8 x {concurrency} / {args.delay} s = {bound:.0f}/s; most in flight {twilio.max_in_flight} "
+            f"(bound {concurrency}); {twilio.callbacks_posted} status callbacks posted, "
+            f"{twilio.callbacks_failed} refused")
         result = {
             "n": n,
             "revision": revision(tree),
@@ -538,6 +605,12 @@ def run(n: int, args, tree: str) -> dict:
             "early": sum(1 for x in lags if x < 0),
             "duplicates": sum(c - 1 for c in counts.values() if c > 1),
             "max_in_flight": twilio.max_in_flight,
+            "wave_sends_per_s": wave_rate,
+            "sends_bound_per_s": bound,
+            "timeline": rows,
+            "workers": args.workers,
+            "callbacks": args.callbacks,
+            "trickle_s": args.trickle,
             "batch_s": (max(arrival.values()) - first_due) if arrival else float("nan"),
             "due_spread_s": last_due - first_due,
             "texts": len(all_msgs),
@@ -570,13 +643,16 @@ def run(n: int, args, tree: str) -> dict:
 
 
 def table(results: list[dict]) -> str:
-    head = ("| N | p50 (s) | p99 (s) | max (s) | missing | early | dup | most in flight | batch (s) "
+    head = ("| N | start | workers | p50 (s) | p99 (s) | max (s) | missing | early | dup | most in flight "
+            "| wave sends/s | batch (s) "
             "| bytes/timer | keys/timer | Redis cmds/timer | enrol (s) | START wave (s) | load mean/peak | revision |")
-    rows = [head, "|" + "---|" * 16]
+    rows = [head, "|" + "---|" * 19]
     for x in results:
+        start = f"trickle {x['trickle_s']:.0f} s" if x.get("trickle_s") else x["start"]
         rows.append(
-            f"| {x['n']} | {x['p50']:.2f} | {x['p99']:.2f} | {x['max']:.2f} | {x['missing']} | {x['early']} "
-            f"| {x['duplicates']} | {x['max_in_flight']} | {x['batch_s']:.1f} "
+            f"| {x['n']} | {start} | {x.get('workers', 1)} | {x['p50']:.2f} | {x['p99']:.2f} | {x['max']:.2f} | {x['missing']} | {x['early']} "
+            f"| {x['duplicates']} | {x['max_in_flight']} | {x.get('wave_sends_per_s', float('nan')):.0f} "
+            f"| {x['batch_s']:.1f} "
             f"| {x['bytes_per_timer']:.0f} ±{x.get('memory_noise_bytes', 0) / x['n']:.0f} "
             f"| {x['keys_per_timer']:.2f} | {x['redis_cmds_per_timer_fired']:.0f} "
             f"| {x['enroll_s']:.0f} ({x['enroll'][:3]}) | {x['wave_s']:.2f} "
@@ -585,9 +661,14 @@ def table(results: list[dict]) -> str:
 
 
 def verdict(x: dict) -> str:
-    checks = [
-        ("p99 <= 2 s", x["p99"] <= GOAL["p99"]),
-        ("max <= 3 s", x["max"] <= GOAL["max"]),
+    if x.get("trickle_s"):
+        goals = [("p99 <= 1 s", x["p99"] <= 1.0)]
+    elif x["n"] >= 5000:
+        goals = [("p99 <= 3 s", x["p99"] <= 3.0)]
+    else:
+        goals = [("p99 <= 2 s", x["p99"] <= GOAL["p99"]), ("max <= 3 s", x["max"] <= GOAL["max"])]
+    checks = goals + [
+        ("no duplicates", x["duplicates"] == 0),
         ("none missing", x["missing"] == 0),
         ("none early", x["early"] == 0),
         ("<= 2 KB/timer", x["bytes_per_timer"] <= GOAL["bytes_per_timer"]),
@@ -609,7 +690,14 @@ def main(argv=None) -> int:
                    help="auto: webhooks up to N=1000, the service layer in-process above")
     p.add_argument("--enroll-workers", type=int, default=2,
                    help="extra worker processes while enrolling (they send the invitations), stopped after")
-    p.add_argument("--start", choices=("inprocess", "webhook"), default="inprocess")
+    p.add_argument("--start", choices=("inprocess", "webhook"), default="webhook",
+                   help="webhook (default): signed /sms from --clients clients; inprocess: every START at one instant")
+    p.add_argument("--callbacks", choices=("on", "off"), default="on",
+                   help="the stand-in posts status callbacks (sent, delivered) for every text, as Twilio does")
+    p.add_argument("--workers", type=int, default=1, help="worker processes sharing the wave (default 1)")
+    p.add_argument("--trickle", type=float, default=0.0, metavar="SECONDS",
+                   help="one START every --every seconds for this long (N = SECONDS / every; --n is ignored)")
+    p.add_argument("--every", type=float, default=0.02, help="the trickle's gap between STARTs (default 0.02)")
     p.add_argument("--clients", type=int, default=16, help="concurrent clients for enrolment and the START wave")
     p.add_argument("--timeout", type=float, default=240, help="seconds past the last due to wait for alerts")
     p.add_argument("--tree", help="measure this source tree (e.g. an export of an older commit); default: this one")

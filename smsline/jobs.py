@@ -75,15 +75,19 @@ def run_due(second: int, now: float | None = None) -> None:
     """
     global _seconds
     line = current()
-    line.redis.set(Keys.stepping.format(second=second), "1", ex=ARM_EARLY + STEPPING_SECONDS)
+    if not line.redis.set(Keys.stepping.format(second=second), "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
+        log.info("a due second is in hand already; not stepped twice")
+        return
     if _seconds is None:
-        # One thread, seconds in turn: two seconds stepped at once would step the same overdue timers twice
-        # over (harmless, by compare-and-set, but it halves the speed when it matters most).
-        _seconds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="due")
+        # Up to OVERLAP seconds step at once, so a long second does not hold the next one back. The
+        # marker above (NX) keeps any second from being stepped by two threads; a timer two threads both
+        # reach is stepped once, by compare-and-set and versions.
+        _seconds = ThreadPoolExecutor(max_workers=OVERLAP, thread_name_prefix="due")
     _track(_seconds.submit(_step_second_logged, line, second))
 
 
 _seconds: ThreadPoolExecutor | None = None
+OVERLAP = 4  # due seconds stepped at once, at most
 STEPPING_SECONDS = 30  # the sweep leaves a second alone this long after its job handed it to a thread
 
 
@@ -120,19 +124,17 @@ def step_second(second: int) -> int:
             return stepped  # due but not steppable now (it failed and was logged): the sweep retries it
 
 
-_deliveries: ThreadPoolExecutor | None = None
 _pending: set = set()
 
 
 def _deliver_later(line, rounds, now, ready=()) -> None:
-    """Send rounds in the background so the next due timers are stepped meanwhile.
+    """Hand rounds to this process's sender and return: the next due timers are stepped meanwhile.
 
     The rounds are already recorded: if this process dies mid-send, the sweep sends what is left.
     """
-    global _deliveries
-    if _deliveries is None:
-        _deliveries = ThreadPoolExecutor(max_workers=4, thread_name_prefix="deliver")
-    _track(_deliveries.submit(deliver, line, rounds, now, ready))
+    from .sender import sender_for
+
+    sender_for(line).push(rounds, now, ready)
 
 
 def _track(future) -> None:
@@ -144,9 +146,13 @@ def wait_deliveries(timeout: float = 30.0) -> None:
     """Before the process stops: let seconds in hand and rounds handed to Twilio finish (SIGTERM is warm)."""
     from concurrent.futures import wait
 
+    from .sender import all_senders
+
     deadline = time.monotonic() + timeout
     while _pending and time.monotonic() < deadline:  # a second in hand may hand on rounds meanwhile
         wait(list(_pending), timeout=deadline - time.monotonic())
+    for sender in all_senders():
+        sender.wait_idle(max(0.0, deadline - time.monotonic()))
 
 
 def _step_prepared(line, second: int) -> int:
@@ -159,7 +165,9 @@ def _step_prepared(line, second: int) -> int:
     """
     from .batch import decide
 
-    pids = [pid for pid, at in line.store.armed(second + 1, limit=MAX_PREPARED) if at > line.now()]
+    # This second's timers only: an earlier second's belong to its own thread (seconds overlap), and anything
+    # overdue is stepped the careful way below.
+    pids = [pid for pid, at in line.store.armed(second + 1, limit=MAX_PREPARED) if at > line.now() and at >= second]
     plans: list = []
     for i in range(0, len(pids), STEP_BATCH):  # soonest first, for as long as there is time
         if plans and line.now() >= plans[0].due - PREPARE_MARGIN:
@@ -356,11 +364,16 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
     return outcome
 
 
-def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
-    """Send alert rounds (see batch.deliver)."""
-    from .batch import deliver as deliver_batch
+DELIVER_WAIT = 120  # a job waits this long at most for its rounds' answers (Twilio's timeout is 10 s)
 
-    return deliver_batch(line, rounds, now, ready)
+
+def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
+    """Send alert rounds through this process's sender and wait for every answer (see sender.py).
+
+    Returns recipient -> sent, retry, unknown or failed."""
+    from .sender import sender_for
+
+    return sender_for(line).push(rounds, now, ready).wait(DELIVER_WAIT)
 
 
 def send_texts(ids: list[str]) -> None:
