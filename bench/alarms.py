@@ -642,6 +642,89 @@ def run(n: int, args, tree: str) -> dict:
     return result
 
 
+def run_broadcast(args, tree: str) -> dict:
+    """Lone alarms while a broadcast to every member is being sent: how late are they?
+
+    Enrols --broadcast members (as `run` does), then --lone members text START, one every --lone-gap
+    seconds, and a second later an organizer texts BROADCAST: the bulk queue hands its texts to the
+    stand-in at SMSLINE_SEND_RATE (--bulk-rate) while the lone timers fall due.
+    """
+    procs = harness()
+    n, k = args.broadcast, args.lone
+    spm = args.spm
+    grace_s = args.grace * spm
+    minutes = 10
+    organizers = [organizer_number(i) for i in range(math.ceil(n / INVITES_PER_ORGANIZER))]
+    env = {
+        "SMSLINE_GRACE_MINUTES": str(args.grace),
+        "SMSLINE_REALERT_MINUTES": str(args.realert),
+        "SMSLINE_REMINDER_MINUTES": str(minutes),
+        "SMSLINE_SEND_RATE": str(args.bulk_rate),
+        "SMSLINE_SEND_CONCURRENCY": None if args.concurrency is None else str(args.concurrency),
+    }
+    load_before = wait_for_quiet_machine(args.max_load, args.max_load_wait)
+    how_enroll = args.enroll if args.enroll != "auto" else ("webhook" if n <= 1000 else "inprocess")
+    with procs.running_line(seconds_per_minute=spm, organizers=organizers, env=env, **line_kwargs(tree)) as line:
+        twilio = line.twilio
+        twilio.delay = 0.0
+        twilio.status_callbacks = args.callbacks == "on"
+        inproc = InProcess(line)
+        extra = [line.start_worker() for _ in range(args.enroll_workers)]
+        log(f"broadcast: enrolling {n} members ({how_enroll})")
+        enroll(line, n, how_enroll, args.clients, inproc)
+        wait_quiet(twilio, 3 * n)
+        for w in extra:
+            line.kill_worker(signal.SIGTERM, worker=w)
+        time.sleep(1.0)
+        twilio.clear()
+        twilio.delay = args.delay
+        members = {member_number(i) for i in range(n)}
+        with LoadSampler() as load:
+            t0 = time.time()
+            for i in range(k):
+                webhook_text(line, member_number(i), f"START {minutes}")
+                time.sleep(args.lone_gap)
+            reply = webhook_text(line, organizer_number(0), "BROADCAST Careful near the old mill tonight.")
+            log(f"broadcast: organizer told: {reply[:160]!r}")
+            dues = read_dues(line, k, grace_s)
+            buddies = {buddy_number(i): i for i in range(k)}
+            arrival: dict[int, float] = {}
+            counts = collections.Counter()
+            deadline = max(dues) + args.timeout
+            while len(arrival) < k and time.time() < deadline:
+                time.sleep(0.05)
+                for m in twilio.messages():
+                    i = buddies.get(m.to)
+                    if i is not None and "Rose" in m.body:
+                        arrival.setdefault(i, m.time)
+            time.sleep(1.0)
+            msgs = twilio.messages()
+            for m in msgs:
+                i = buddies.get(m.to)
+                if i is not None and "Rose" in m.body:
+                    counts[i] += 1
+            bulk_by_due = [sum(1 for m in msgs if m.to in members and "old mill" in m.body and m.time <= d)
+                           for d in dues]
+            bulk_total = sum(1 for m in msgs if m.to in members and "old mill" in m.body)
+        lags = [arrival[i] - dues[i] for i in arrival]
+        result = {
+            "scenario": "broadcast", "n": n, "lone": k, "revision": revision(tree),
+            "lags": lags, "max": max(lags) if lags else float("nan"),
+            "missing": k - len(arrival), "early": sum(1 for x in lags if x < 0),
+            "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+            "bulk_sent_by_each_due": bulk_by_due, "bulk_sent": bulk_total, "bulk_rate": args.bulk_rate,
+            "max_in_flight": twilio.max_in_flight, "load_before": load_before, "load_mean": load.mean,
+            "load_peak": load.peak, "started": t0,
+        }
+        log(f"broadcast: {len(arrival)}/{k} lone alarms; lags " + ", ".join(f"{x:.2f}" for x in lags)
+            + f" s (max {result['max']:.2f} s); {result['missing']} missing, {result['early']} early, "
+            f"{result['duplicates']} doubled; broadcast texts at the stand-in by each due: {bulk_by_due} "
+            f"({bulk_total} by the end, rate {args.bulk_rate}/s); most in flight {twilio.max_in_flight}; "
+            f"load {load.mean:.1f} mean")
+        log(f"broadcast: lone alarm <= 1 s late: {'yes' if lags and result['max'] <= 1.0 and not result['missing'] else 'NO'}")
+    return result
+
+
 def table(results: list[dict]) -> str:
     head = ("| N | start | workers | p50 (s) | p99 (s) | max (s) | missing | early | dup | most in flight "
             "| wave sends/s | batch (s) "
@@ -697,6 +780,12 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=1, help="worker processes sharing the wave (default 1)")
     p.add_argument("--trickle", type=float, default=0.0, metavar="SECONDS",
                    help="one START every --every seconds for this long (N = SECONDS / every; --n is ignored)")
+    p.add_argument("--broadcast", type=int, default=0, metavar="MEMBERS",
+                   help="instead: lone alarms while a BROADCAST to this many members is sending")
+    p.add_argument("--lone", type=int, default=5, help="lone alarms behind the broadcast (default 5)")
+    p.add_argument("--lone-gap", type=float, default=1.0, help="seconds between the lone STARTs")
+    p.add_argument("--bulk-rate", type=float, default=100.0,
+                   help="SMSLINE_SEND_RATE for the broadcast scenario (segments/s; default 100)")
     p.add_argument("--every", type=float, default=0.02, help="the trickle's gap between STARTs (default 0.02)")
     p.add_argument("--clients", type=int, default=16, help="concurrent clients for enrolment and the START wave")
     p.add_argument("--timeout", type=float, default=240, help="seconds past the last due to wait for alerts")
@@ -715,6 +804,12 @@ def main(argv=None) -> int:
     sizes = [int(x) for x in str(args.n).split(",") if x.strip()]
     tree = use_tree(args.tree)
     log(f"machine: {machine()}")
+    if args.broadcast:
+        result = run_broadcast(args, tree)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(result, f, indent=2)
+        return 0
 
     results = []
     for n in sizes:

@@ -59,9 +59,12 @@ return 0
 """
 
 # Take up to ARGV[4] leases (tokens ARGV[5..]) while fewer than ARGV[2] are out; returns how many were taken.
+# While alerts are going out (KEYS[2], Keys.wave), other texts get at most a quarter of the room: the
+# alerts' sender takes each lease as it comes back, and is never kept waiting long behind a broadcast.
 TAKE_LEASES = """
 local now, limit, until_, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCOUNT', KEYS[2], now, '+inf') > 0 then limit = math.max(1, math.floor(limit / 4)) end
 local room = limit - redis.call('ZCARD', KEYS[1])
 local n = math.min(room, want)
 for i = 1, n do redis.call('ZADD', KEYS[1], until_, ARGV[4 + i]) end
@@ -104,7 +107,7 @@ class Sender:
     def __init__(self, line):
         self.line = line
         self.limit = max(1, line.settings.send_concurrency)  # the account's bound, shared through the leases
-        self.local = max(1, getattr(line, "send_local_limit", None) or self.limit)
+        self.local = self.limit  # this process may use all of it when the others use none
         self._cond = threading.Condition()
         self._work: deque = deque()
         self._answers: deque = deque()
@@ -470,7 +473,7 @@ def take_leases(line, want: int, timeout: float = 30.0) -> list[str]:
     pause = threading.Event()
     while True:
         now = line.now()
-        n = int(script(keys=[LEASES], args=[repr(now), max(1, line.settings.send_concurrency),
+        n = int(script(keys=[LEASES, Keys.wave], args=[repr(now), max(1, line.settings.send_concurrency),
                                             repr(now + LEASE_SECONDS), want, *tokens]))
         if n or time.monotonic() > deadline:
             return tokens[:n]
