@@ -376,8 +376,13 @@ def summarize_profile(raw_path: str) -> str:
 
 # In flight over time -----------------------------------------------------------
 
-def timeline(spans: list[tuple[float, float]], start: float, end: float, bucket: float = 0.25) -> list[tuple]:
-    """Per bucket from `start` to `end`: (offset, most requests in flight at the stand-in, requests answered)."""
+def timeline(spans: list[tuple[float, float]], start: float, end: float, bucket: float = 0.25,
+             dues: list[float] = (), arrivals: list[float] = ()) -> list[tuple]:
+    """Per bucket from `start` to `end`: (offset, most requests in flight at the stand-in, requests answered,
+    alerts due and not yet at the stand-in when the bucket began)."""
+    import bisect
+
+    dues, arrivals = sorted(dues), sorted(arrivals)
     events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
     rows, level, k = [], 0, 0
     t = start
@@ -392,16 +397,18 @@ def timeline(spans: list[tuple[float, float]], start: float, end: float, bucket:
             top = max(top, level)
             answered += events[k][1] < 0
             k += 1
-        rows.append((t - start, top, answered))
+        backlog = bisect.bisect_right(dues, t) - bisect.bisect_right(arrivals, t)
+        rows.append((t - start, top, answered, backlog))
         t += bucket
     return rows
 
 
 def print_timeline(rows: list[tuple], bucket: float = 0.25) -> str:
-    out = [f"  in flight and sends per {bucket * 1000:.0f} ms from the first due (most in flight, answered -> per s):"]
+    out = [f"  per {bucket * 1000:.0f} ms from just before the first due: offset, most requests in flight, "
+           f"answers per s, alerts due and waiting"]
     line = []
-    for off, top, answered in rows:
-        line.append(f"{off:5.2f}s {top:3d} {answered / bucket:5.0f}/s")
+    for off, top, answered, backlog in rows:
+        line.append(f"{off:5.2f}s {top:3d} {answered / bucket:4.0f}/s {backlog:4d}w")
         if len(line) == 4:
             out.append("    " + " | ".join(line))
             line = []
@@ -585,14 +592,17 @@ def run(n: int, args, tree: str) -> dict:
         all_msgs = twilio.messages()
         concurrency = args.concurrency or 100
         last_alert = max(arrival.values()) if arrival else first_due
-        rows = timeline(list(twilio.spans), first_due - 0.25, last_alert + 0.25)
+        rows = timeline(list(twilio.spans), first_due - 0.25, last_alert + 0.25, dues=dues,
+                        arrivals=list(arrival.values()))
         print_timeline(rows)
-        # Sends per second while alerts waited: the buckets from the first due to the last alert.
-        busy = [r for r in rows if r[0] >= 0.25]
+        # Sends per second while more alerts waited than may be in flight (the sender should be saturated).
+        busy = [r for r in rows if r[3] >= concurrency]
         wave_rate = (sum(r[2] for r in busy) / (0.25 * len(busy))) if busy else float("nan")
+        busy_flight = (sum(r[1] for r in busy) / len(busy)) if busy else float("nan")
         bound = 0.8 * concurrency / args.delay if args.delay else float("nan")
-        log(f"N={n}: during the wave {wave_rate:.0f} sends/s (answers at the stand-in, due to last alert) "
-            f"against 0.8 x {concurrency} / {args.delay} s = {bound:.0f}/s; most in flight {twilio.max_in_flight} "
+        log(f"N={n}: while more than {concurrency} alerts waited ({0.25 * len(busy):.2f} s): {wave_rate:.0f} "
+            f"sends/s against 0.8 x {concurrency} / {args.delay} s = {bound:.0f}/s, {busy_flight:.0f} in flight "
+            f"on average (bucket peaks); most in flight {twilio.max_in_flight} "
             f"(bound {concurrency}); {twilio.callbacks_posted} status callbacks posted, "
             f"{twilio.callbacks_failed} refused")
         result = {
@@ -606,6 +616,8 @@ def run(n: int, args, tree: str) -> dict:
             "duplicates": sum(c - 1 for c in counts.values() if c > 1),
             "max_in_flight": twilio.max_in_flight,
             "wave_sends_per_s": wave_rate,
+            "saturated_s": 0.25 * len(busy),
+            "saturated_in_flight": busy_flight,
             "sends_bound_per_s": bound,
             "timeline": rows,
             "workers": args.workers,
