@@ -65,7 +65,7 @@ def schedule_due(line, at: float, pipe=None) -> None:
 
 # Stepping timers ------------------------------------------------------------
 
-def run_due(second: int, now: float | None = None) -> None:
+def run_due(second: int, now: float | None = None, late: bool = False) -> None:
     """The scheduled job of one second: hand the second to a thread of this worker, and return.
 
     The second's work waits for its time; meanwhile this worker takes the next
@@ -75,15 +75,17 @@ def run_due(second: int, now: float | None = None) -> None:
     """
     global _seconds
     line = current()
-    if not line.redis.set(Keys.stepping.format(second=second), "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
+    marker = _marker(second, late)
+    if not line.redis.set(marker, "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
         log.info("a due second is in hand already; not stepped twice")
         return
     if _seconds is None:
-        # Up to OVERLAP seconds step at once, so a long second does not hold the next one back. The
-        # marker above (NX) keeps any second from being stepped by two threads; a timer two threads both
-        # reach is stepped once, by compare-and-set and versions.
+        # Up to OVERLAP seconds step at once, so a long second does not hold the next one back. Each steps
+        # its own timers (those due within it); the marker above (NX) keeps any second from being stepped by
+        # two threads. A late job (the sweep's) steps everything overdue; a timer two threads both reach is
+        # stepped once, by compare-and-set and versions.
         _seconds = ThreadPoolExecutor(max_workers=OVERLAP, thread_name_prefix="due")
-    _track(_seconds.submit(_step_second_logged, line, second))
+    _track(_seconds.submit(_step_second_logged, line, second, late))
 
 
 _seconds: ThreadPoolExecutor | None = None
@@ -91,30 +93,35 @@ OVERLAP = 4  # due seconds stepped at once, at most
 STEPPING_SECONDS = 30  # the sweep leaves a second alone this long after its job handed it to a thread
 
 
-def _step_second_logged(line, second: int) -> None:
+def _marker(second: int, late: bool) -> str:
+    return Keys.stepping.format(second=f"late-{second}" if late else second)
+
+
+def _step_second_logged(line, second: int, late: bool = False) -> None:
     try:
-        step_second(second)
+        step_second(second, late)
     except Exception:
         log.exception("stepping a second failed; the sweep will step its timers")
     finally:
-        line.redis.delete(Keys.stepping.format(second=second))
+        line.redis.delete(_marker(second, late))
 
 
-def step_second(second: int) -> int:
+def step_second(second: int, late: bool = False) -> int:
     """Step every timer of this second at its time (decided ahead when there is time), until the second is over.
 
     Nothing is done before its time.
     """
     line = current()
     stepped = 0
-    first = line.store.armed(second + 1, limit=1)
+    since = None if late else second
+    first = _own(line, second, since)
     if first and first[0][1] > line.now():
         stepped += _step_prepared(line, second)
     while True:
         now = line.now()
-        n = step_due(line, now, wait=False)
+        n = step_due(line, now, wait=False, since=since)
         stepped += n
-        upcoming = line.store.armed(second + 1, limit=1)
+        upcoming = _own(line, second, since)
         if not upcoming:
             return stepped
         wait = upcoming[0][1] - line.now()
@@ -249,7 +256,15 @@ def _dispatch(line, rounds, now: float, part: int, wait: bool, ready: list = ())
         _deliver_later(line, rounds, now, ready)
 
 
-def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
+def _own(line, second: int, since: float | None) -> list[tuple[str, float]]:
+    """The first timer still armed for this second (from `since`: seconds overlap, and each steps its own)."""
+    if since is None:
+        return line.store.armed(second + 1, limit=1)
+    return [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, f"({second + 1}", start=0, num=1,
+                                                                    withscores=True)]
+
+
+def step_due(line, now: float, limit: int = 5000, wait: bool = True, since: float | None = None) -> int:
     """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped.
 
     Timers are stepped STEP_BATCH at a time, and each part's rounds are handed to the
@@ -258,7 +273,11 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
     """
     from .batch import commit, decide
 
-    due = line.store.overdue(now, limit=limit)
+    if since is None:
+        due = line.store.overdue(now, limit=limit)
+    else:  # one second's own timers only: an earlier second's are its own thread's, or the sweep's
+        due = [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, now, start=0, num=limit,
+                                                                       withscores=True)]
     if not due:
         return 0
     began = time.monotonic()
@@ -415,7 +434,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
             acted += step_due(line, now)
         else:
             slot = int(now // SWEEP_SECONDS)
-            line.queues[HIGH].enqueue_call(run_due, args=(int(now),), job_id=f"due-late-{slot}",
+            line.queues[HIGH].enqueue_call(run_due, args=(int(now),), kwargs={"late": True}, job_id=f"due-late-{slot}",
                                            result_ttl=0, failure_ttl=DAY, description="due timers")
             acted += 1
     seconds = {int(math.floor(at)) for _, at in line.store.armed(now + 2 * SWEEP_SECONDS) if at > now - OVERDUE_SLACK}
