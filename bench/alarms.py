@@ -1,7 +1,23 @@
 #!/usr/bin/env python
-"""Alarms on time at scale (issue 7): N timers lapse together; how late are the buddy alerts?
+"""Alarms on time at scale (issues 7 and 13): N timers fall due; how late are the buddy alerts?
 
-For each N (default 100,1000,5000) this starts a whole line (embedded Redis, the
+The headline workload (issue 13, the defaults): the N STARTs come through signed /sms webhooks from 16
+clients as fast as they go, so the timers fall due spread over the time that wave took, and the stand-in
+answers each send after 150 ms and posts signed status callbacks (sent, then delivered) to the line's
+/sms/status about 200 ms after each text it accepts, as Twilio does. `--start inprocess` is the second
+row: every START at one instant. Also:
+
+    .venv/bin/python bench/alarms.py                         # N = 300, 1000, 5000 through the webhook
+    .venv/bin/python bench/alarms.py --n 5000 --workers 2    # two worker processes share the wave
+    .venv/bin/python bench/alarms.py --trickle 60            # one START every 20 ms for 60 s (3,000 timers)
+    .venv/bin/python bench/alarms.py --broadcast 1000        # lone alarms while a 1,000-member BROADCAST sends
+    .venv/bin/python bench/alarms.py --n 1000 --start inprocess
+
+Each run prints, besides the lags, requests in flight at the stand-in and sends per 250 ms from the
+first due (with the alerts due and still waiting), and sends/s while more alerts waited than may be in
+flight, against 0.8 x SMSLINE_SEND_CONCURRENCY / latency.
+
+For each N (default 300,1000,5000) this starts a whole line (embedded Redis, the
 Procfile's web and worker, a Twilio stand-in that answers each send after
 --delay seconds; SMSLINE_SEND_CONCURRENCY left at its default, 100), then:
 
@@ -15,10 +31,10 @@ Procfile's web and worker, a Twilio stand-in that answers each send after
    stand-in answers at once during enrolment, and --enroll-workers extra worker
    processes help send the invitations; they are stopped before measuring.
 2. records Redis's used_memory, then makes all N members text `START <minutes>`
-   at the same instant: handle_inbound in-process from 16 threads, every call
-   given the same `now`, so all N timers end at the same moment (--start
-   webhook sends signed webhooks instead: the same code, but the ends then
-   spread over the time the wave takes). <minutes> is 10, or more when the wave
+   through signed webhooks from 16 clients (--start webhook, the default: the
+   ends spread over the time the wave takes), or at the same instant:
+   handle_inbound in-process from 16 threads, every call given the same `now`,
+   so all N timers end at the same moment (--start inprocess). <minutes> is 10, or more when the wave
    needs longer; SMSLINE_REMINDER_MINUTES is set to it so that no reminder
    falls in the measured part (only the time-up texts and the alerts do).
 3. records used_memory again while all N timers run (before any fires), and
@@ -773,7 +789,7 @@ def verdict(x: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", default="100,1000,5000", help="members (comma-separated list): default 100,1000,5000")
+    p.add_argument("--n", default="300,1000,5000", help="members (comma-separated list): default 300,1000,5000")
     p.add_argument("--delay", type=float, default=0.15, help="seconds the Twilio stand-in takes per send")
     p.add_argument("--spm", type=float, default=0.5, help="SMSLINE_SECONDS_PER_MINUTE (default 0.5)")
     p.add_argument("--minutes", type=int, default=0,
