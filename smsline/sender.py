@@ -43,19 +43,30 @@ WAVE_SECONDS = 30  # notices wait for a sender that died mid-wave this long at m
 IDLE_EXIT = 10  # the sender's thread ends after this long with nothing to do (push starts it again)
 POLL_SECONDS = 0.01  # how soon to look again when every lease is taken by another process
 
-# Claim one recipient and take a lease for its request, or neither. Returns 1 (claimed, leased), 0 (not
+# Claim recipients and take a lease for each one's request, in one script: each is claimed and leased, or
+# neither. KEYS: the lease set, then each recipient's deliveries hash; ARGV: now, the bound, when the leases
+# lapse, then a field and a lease token per recipient. Returns per recipient 1 (claimed, leased), 0 (not
 # pending any more: someone else has it, or the timer ended) or -1 (no room in flight: try again later).
 CLAIM_LEASE = """
-local now, limit = tonumber(ARGV[2]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-if redis.call('ZCARD', KEYS[2]) >= limit then return -1 end
-if redis.call('HGET', KEYS[1], ARGV[1]) == 'pending' and redis.call('HEXISTS', KEYS[1], 'ended') == 0 then
-  redis.call('HSET', KEYS[1], ARGV[1], 'sending:' .. ARGV[2])
-  redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), ARGV[3])
-  redis.call('EXPIRE', KEYS[2], 86400)
-  return 1
+local now, limit, until_ = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(now))
+local room = limit - redis.call('ZCARD', KEYS[1])
+local out = {}
+for i = 2, #KEYS do
+  local f, token = ARGV[2 * i], ARGV[2 * i + 1]
+  if room <= 0 then
+    out[#out + 1] = -1
+  elseif redis.call('HGET', KEYS[i], f) == 'pending' and redis.call('HEXISTS', KEYS[i], 'ended') == 0 then
+    redis.call('HSET', KEYS[i], f, 'sending:' .. now)
+    redis.call('ZADD', KEYS[1], until_, token)
+    room = room - 1
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
 end
-return 0
+redis.call('EXPIRE', KEYS[1], 86400)
+return out
 """
 
 # Take up to ARGV[4] leases (tokens ARGV[5..]) while fewer than ARGV[2] are out; returns how many were taken.
@@ -216,12 +227,13 @@ class Sender:
             return False
         now = line.now()
         with r.pipeline(transaction=False) as pipe:
+            args = [repr(now), self.limit, repr(now + LEASE_SECONDS)]
             for it in take:
                 self._seq += 1
                 it.lease = f"{self.token}:{self._seq}"
-                _claim_lease(r)(keys=[Keys.deliveries.format(pid=it.rkey[0], tid=it.rkey[1]), LEASES],
-                                args=[it.field, repr(now), it.lease, repr(now + LEASE_SECONDS), self.limit],
-                                client=pipe)
+                args += [it.field, it.lease]
+            _claim_lease(r)(keys=[LEASES] + [Keys.deliveries.format(pid=it.rkey[0], tid=it.rkey[1]) for it in take],
+                            args=args, client=pipe)
             for it in take:
                 if it.ready:
                     pipe.sismember(Keys.optout, it.ready[1])  # rendered ahead: has the number opted out since?
@@ -232,7 +244,7 @@ class Sender:
                 for it in take:  # pending or claimed in Redis as it was: the sweep or the claim lapse has them
                     it.batch._finish_one()
                 raise
-        claims, flags = out[:len(take)], iter(out[len(take):])
+        claims, flags = out[0], iter(out[1:])
         stopped = {id(it) for it in take if it.ready and next(flags)}
         claimed, back, gone = [], [], []
         for it, got in zip(take, claims):

@@ -128,5 +128,5 @@ def test_notices_wait_while_alerts_go_out_and_get_a_quarter_of_the_room(world):
     assert len(got) <= LIMIT // 4 or len(got) == 1
     world.redis.zrem(LEASES, *got)
     batch.wait(30)
-    sender_for(line).wait_idle(5)
+    assert sender_for(line).wait_idle(30)
     assert world.redis.zcount(Keys.wave, world.now, "+inf") == 0  # and unmarked once they are out
