@@ -124,9 +124,10 @@ def test_notices_wait_while_alerts_go_out_and_get_a_quarter_of_the_room(world):
     ready = _round(line, account, "m0", 3)
     batch = sender_for(line).push([("m0", 1, 1)], world.now, ready)
     assert world.redis.zcount(Keys.wave, world.now, "+inf") >= 1  # a wave is marked while alerts go out
-    got = take_leases(line, LIMIT)
-    assert len(got) <= LIMIT // 4 or len(got) == 1
-    world.redis.zrem(LEASES, *got)
+    got = take_leases(line, LIMIT, timeout=0)  # one try, while the alerts are out
+    assert len(got) <= max(1, LIMIT // 4)
+    if got:
+        world.redis.zrem(LEASES, *got)
     batch.wait(30)
     assert sender_for(line).wait_idle(30)
     assert world.redis.zcount(Keys.wave, world.now, "+inf") == 0  # and unmarked once they are out
