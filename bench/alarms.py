@@ -830,6 +830,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     stop_cleanly_on_sigterm()
     sizes = [int(x) for x in str(args.n).split(",") if x.strip()]
+    if args.trickle:
+        sizes = [int(round(args.trickle / args.every))]  # one run: N comes from the trickle
     tree = use_tree(args.tree)
     log(f"machine: {machine()}")
     if args.broadcast:
