@@ -27,7 +27,7 @@ screenshot: install
 	$(VENV)/bin/python -m tests.test_browser docs/simulator.png
 
 bench: install
-	$(VENV)/bin/python bench/alarms.py && $(VENV)/bin/python bench/webhook.py
+	$(VENV)/bin/python bench/alarms.py --n 300,1000,5000 && $(VENV)/bin/python bench/webhook.py
 
 # var/ (the embedded Redis's data) is left alone: it is local data, not a build product.
 clean:

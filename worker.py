@@ -122,10 +122,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     role = os.environ.get(ROLE_ENV, "alarms")
     settings = config.from_env()
-    # The two workers split SMSLINE_SEND_CONCURRENCY, so together they never have more in flight.
-    general_share = max(1, settings.send_concurrency // 2)
-    share = general_share if role == "general" else max(1, settings.send_concurrency - general_share)
-    line = bootstrap.build(config.override(settings, {"send_concurrency": share}))
+    # Every process may use all of SMSLINE_SEND_CONCURRENCY: each request holds a lease in Redis
+    # (smsline.sender), so all the workers on one Redis together never have more in flight.
+    line = bootstrap.build(settings)
     warm = getattr(line.transport, "warm_up", None)
     if warm:
         warm()  # open the sending loop now, not in the middle of the first alarm

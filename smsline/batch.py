@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
-import time
-from collections import deque
 from typing import NamedTuple
 
 from . import session
-from .phones import mask
 from .session import Alert, People, Tell
 from .store import DAY, Keys, decode_timer
 
@@ -151,58 +147,6 @@ def _schedule(line, next_ats: list[float]) -> None:
         pipe.execute()
 
 
-def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
-    """Send alert rounds: claim each pending recipient, text them all concurrently, record the outcome.
-
-    `ready`: alerts rendered ahead (see decide); the others are rendered here.
-
-    A text refused for good (opted out, invalid) is handed on to the organizers, and
-    the member is told. A text no gateway could take yet goes back to pending, for the
-    round's retry or the sweep, until it is taken or the timer ends; after
-    HANDOFF_SECONDS it is handed on to the organizers as well.
-    """
-    from .service import escalate
-
-    r = line.redis
-    with r.pipeline(transaction=False) as pipe:
-        for pid, tid, _ in rounds:
-            pipe.hgetall(Keys.deliveries.format(pid=pid, tid=tid))
-        records = [{k.decode(): v.decode() for k, v in rec.items()} for rec in pipe.execute()] if rounds else []
-    candidates, specs = [], {}
-    for (pid, tid, rnd), rec in zip(rounds, records):
-        spec_raw = rec.get(f"r{rnd}")
-        if not spec_raw:
-            continue
-        specs[(pid, tid, rnd)] = json.loads(line.store.sealer.open(spec_raw, "round"))
-        prefix = f"{rnd}:"
-        candidates += [((pid, tid, rnd), f) for f, v in rec.items() if f.startswith(prefix) and v == "pending"]
-    outcome, failed = {}, {}
-    # A chunk at a time, each claimed just before its texts join the sending queue and recorded as soon
-    # as it is answered. Up to WINDOW chunks are out at once, so the in-flight slots never sit empty
-    # while a chunk is recorded and the next claimed. If this process dies, what was not claimed stays
-    # pending and the sweep sends it; what was claimed and not answered is sent again when its claim lapses.
-    size = max(1, line.settings.send_concurrency // 2)
-    window: deque = deque()
-    token = secrets.token_hex(6)
-    rendered = {((p, t, rnd), f): (number, h, body) for p, t, rnd, f, number, h, body in ready}
-    try:
-        for i in range(0, len(candidates), size):
-            window.append(_submit_chunk(line, candidates[i:i + size], specs, now, failed, token, rendered))
-            while len(window) >= WINDOW:
-                _record_chunk(line, *window.popleft(), specs, now, outcome, failed)
-        while window:
-            _record_chunk(line, *window.popleft(), specs, now, outcome, failed)
-    finally:
-        if candidates:
-            r.zrem(Keys.wave, token)
-    for (pid, tid, rnd), rids in failed.items():
-        escalate(line, pid, tid, rnd, rids, now)
-    return outcome
-
-
-WINDOW = 3  # chunks of half the in-flight bound claimed and out at once: 1.5 times the bound
-
-
 def alerts_going_out(line, pipe, token: str, until: float) -> None:
     """Mark alerts as being handed over until `until`: notices that only tell the member wait for them."""
     pipe.zremrangebyscore(Keys.wave, "-inf", line.now())  # senders that died
@@ -212,115 +156,6 @@ def alerts_going_out(line, pipe, token: str, until: float) -> None:
 
 def alerts_in_progress(line) -> bool:
     return bool(line.redis.zrangebyscore(Keys.wave, line.now(), "+inf", start=0, num=1))
-
-
-def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
-    """Claim these recipients, render their alerts, and start sending; returns what to record."""
-    from .service import Directory
-    from .transport import ALERT, OPTED_OUT
-
-    store, r = line.store, line.redis
-    with r.pipeline(transaction=False) as pipe:
-        for (pid, tid, _), f in candidates:
-            store._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, repr(line.now())], client=pipe)
-        for c in candidates:  # rendered ahead: has the number opted out since?
-            if c in rendered:
-                pipe.sismember(Keys.optout, rendered[c][1])
-        alerts_going_out(line, pipe, token, line.now() + WAVE_SECONDS)
-        out = pipe.execute()
-    claimed = [c for c, ok in zip(candidates, out) if ok]
-    stopped = {c for c, flag in zip([c for c in candidates if c in rendered], out[len(candidates):]) if flag}
-    d = Directory(store)
-    d.prefetch(pids=[f.split(":", 1)[1] for c, f in claimed if (c, f) not in rendered]
-               + [k[0] for k, f in claimed if (k, f) not in rendered])
-    work, marks = [], []
-    for rkey, f in claimed:
-        pid, tid, _ = rkey
-        rid = f.split(":", 1)[1]
-        if (rkey, f) in rendered and (rkey, f) not in stopped:
-            number, _, body = rendered[(rkey, f)]
-            work.append((rkey, f, rid, number, body))
-            continue
-        person = d.person(rid)
-        number = person.get("number")
-        if not number or d.opted_out(number):
-            marks.append((rkey, f, f"failed:{OPTED_OUT}"))
-            failed.setdefault(rkey, []).append(rid)
-            continue
-        spec, lang = specs[rkey], person.get("lang", "en")
-        body = alert_body(line, pid, rid, lang, spec["key"], spec.get("last_to", ()), spec["fields"], now, d)
-        work.append((rkey, f, rid, number, body))
-    future = line.transport.submit_many([(w[3], w[4]) for w in work], status_callback=line.status_callback(),
-                                        kind=ALERT)
-    return work, marks, future, time.monotonic()
-
-
-WAVE_SECONDS = 30  # a sender that died mid-round holds notices back this long at most
-
-
-def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed) -> None:
-    """Wait for a chunk's answers and record each: sent, to retry, ambiguous, or failed for good."""
-    from .jobs import HANDOFF_SECONDS
-
-    store, r = line.store, line.redis
-    results = future.result()
-    log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
-    releases, slow = [], {}
-    with r.pipeline(transaction=False) as pipe:
-        for (rkey, f, rid, number, _), res in zip(work, results):
-            pid, tid, _ = rkey
-            if isinstance(res, str):
-                marks.append((rkey, f, f"sent:{res}"))
-                ref = {"kind": "alert", "pid": pid, "tid": tid, "field": f}
-                pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
-                outcome[rid] = "sent"
-                continue
-            log.warning("alert to %s not accepted: %s", mask(number), res)
-            if res.ambiguous:
-                # Twilio may have taken it and the answer was lost: the claim stays, so a stand-down
-                # covers this person and the sweep sends once more when the claim lapses.
-                outcome[rid] = "unknown"
-            elif res.retryable:
-                # Not taken yet (5xx, 429, no answer): it stays pending and is tried again until taken or
-                # the timer ends. After HANDOFF_SECONDS the organizers are alerted as well, not instead.
-                releases.append((rkey, f))
-                outcome[rid] = "retry"
-                if now - specs[rkey].get("at", now) > HANDOFF_SECONDS:
-                    slow.setdefault(rkey, []).append(rid)
-            else:
-                marks.append((rkey, f, f"failed:{res.code or 'timeout'}"))
-                failed.setdefault(rkey, []).append(rid)
-                outcome[rid] = "failed"
-        for (pid, tid, _), f, value in marks:
-            pipe.hset(Keys.deliveries.format(pid=pid, tid=tid), f, value)
-        for (pid, tid, _), f in releases:
-            store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
-        pipe.execute()
-    if slow:
-        from .service import escalate
-
-        # Handed on once per recipient and round, however many tries follow.
-        with r.pipeline(transaction=False) as pipe:
-            for (pid, tid, rnd), rids in slow.items():
-                key = Keys.handed.format(pid=pid, tid=tid, rnd=rnd)
-                for rid in rids:
-                    pipe.sadd(key, rid)
-                pipe.expire(key, 2 * DAY)
-            added = iter(pipe.execute())
-        for (pid, tid, rnd), rids in slow.items():
-            new = [rid for rid in rids if next(added)]
-            next(added)  # the expiry
-            if new:
-                escalate(line, pid, tid, rnd, new, now)
-    # A status callback can beat the record of its send (the webhook keeps it): apply it now.
-    sids = [res for res in results if isinstance(res, str)]
-    if sids:
-        from .service import on_status
-
-        for sid, raw in zip(sids, r.mget([Keys.status.format(sid=x) for x in sids])):
-            if raw:
-                rec = json.loads(raw)
-                on_status(line, sid, rec.get("status", ""), rec.get("error", ""), line.now())
 
 
 def drain_outbox(line, limit: int = 2000) -> int:

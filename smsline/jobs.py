@@ -65,7 +65,7 @@ def schedule_due(line, at: float, pipe=None) -> None:
 
 # Stepping timers ------------------------------------------------------------
 
-def run_due(second: int, now: float | None = None) -> None:
+def run_due(second: int, now: float | None = None, late: bool = False) -> None:
     """The scheduled job of one second: hand the second to a thread of this worker, and return.
 
     The second's work waits for its time; meanwhile this worker takes the next
@@ -75,42 +75,53 @@ def run_due(second: int, now: float | None = None) -> None:
     """
     global _seconds
     line = current()
-    line.redis.set(Keys.stepping.format(second=second), "1", ex=ARM_EARLY + STEPPING_SECONDS)
+    marker = _marker(second, late)
+    if not line.redis.set(marker, "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
+        log.info("a due second is in hand already; not stepped twice")
+        return
     if _seconds is None:
-        # One thread, seconds in turn: two seconds stepped at once would step the same overdue timers twice
-        # over (harmless, by compare-and-set, but it halves the speed when it matters most).
-        _seconds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="due")
-    _track(_seconds.submit(_step_second_logged, line, second))
+        # Up to OVERLAP seconds step at once, so a long second does not hold the next one back. Each steps
+        # its own timers (those due within it); the marker above (NX) keeps any second from being stepped by
+        # two threads. A late job (the sweep's) steps everything overdue; a timer two threads both reach is
+        # stepped once, by compare-and-set and versions.
+        _seconds = ThreadPoolExecutor(max_workers=OVERLAP, thread_name_prefix="due")
+    _track(_seconds.submit(_step_second_logged, line, second, late))
 
 
 _seconds: ThreadPoolExecutor | None = None
+OVERLAP = 4  # due seconds stepped at once, at most
 STEPPING_SECONDS = 30  # the sweep leaves a second alone this long after its job handed it to a thread
 
 
-def _step_second_logged(line, second: int) -> None:
+def _marker(second: int, late: bool) -> str:
+    return Keys.stepping.format(second=f"late-{second}" if late else second)
+
+
+def _step_second_logged(line, second: int, late: bool = False) -> None:
     try:
-        step_second(second)
+        step_second(second, late)
     except Exception:
         log.exception("stepping a second failed; the sweep will step its timers")
     finally:
-        line.redis.delete(Keys.stepping.format(second=second))
+        line.redis.delete(_marker(second, late))
 
 
-def step_second(second: int) -> int:
+def step_second(second: int, late: bool = False) -> int:
     """Step every timer of this second at its time (decided ahead when there is time), until the second is over.
 
     Nothing is done before its time.
     """
     line = current()
     stepped = 0
-    first = line.store.armed(second + 1, limit=1)
+    since = None if late else second
+    first = _own(line, second, since)
     if first and first[0][1] > line.now():
         stepped += _step_prepared(line, second)
     while True:
         now = line.now()
-        n = step_due(line, now, wait=False)
+        n = step_due(line, now, wait=False, since=since)
         stepped += n
-        upcoming = line.store.armed(second + 1, limit=1)
+        upcoming = _own(line, second, since)
         if not upcoming:
             return stepped
         wait = upcoming[0][1] - line.now()
@@ -120,19 +131,17 @@ def step_second(second: int) -> int:
             return stepped  # due but not steppable now (it failed and was logged): the sweep retries it
 
 
-_deliveries: ThreadPoolExecutor | None = None
 _pending: set = set()
 
 
 def _deliver_later(line, rounds, now, ready=()) -> None:
-    """Send rounds in the background so the next due timers are stepped meanwhile.
+    """Hand rounds to this process's sender and return: the next due timers are stepped meanwhile.
 
     The rounds are already recorded: if this process dies mid-send, the sweep sends what is left.
     """
-    global _deliveries
-    if _deliveries is None:
-        _deliveries = ThreadPoolExecutor(max_workers=4, thread_name_prefix="deliver")
-    _track(_deliveries.submit(deliver, line, rounds, now, ready))
+    from .sender import sender_for
+
+    sender_for(line).push(rounds, now, ready)
 
 
 def _track(future) -> None:
@@ -144,9 +153,13 @@ def wait_deliveries(timeout: float = 30.0) -> None:
     """Before the process stops: let seconds in hand and rounds handed to Twilio finish (SIGTERM is warm)."""
     from concurrent.futures import wait
 
+    from .sender import all_senders
+
     deadline = time.monotonic() + timeout
     while _pending and time.monotonic() < deadline:  # a second in hand may hand on rounds meanwhile
         wait(list(_pending), timeout=deadline - time.monotonic())
+    for sender in all_senders():
+        sender.wait_idle(max(0.0, deadline - time.monotonic()))
 
 
 def _step_prepared(line, second: int) -> int:
@@ -159,7 +172,9 @@ def _step_prepared(line, second: int) -> int:
     """
     from .batch import decide
 
-    pids = [pid for pid, at in line.store.armed(second + 1, limit=MAX_PREPARED) if at > line.now()]
+    # This second's timers only: an earlier second's belong to its own thread (seconds overlap), and anything
+    # overdue is stepped the careful way below.
+    pids = [pid for pid, at in line.store.armed(second + 1, limit=MAX_PREPARED) if at > line.now() and at >= second]
     plans: list = []
     for i in range(0, len(pids), STEP_BATCH):  # soonest first, for as long as there is time
         if plans and line.now() >= plans[0].due - PREPARE_MARGIN:
@@ -241,7 +256,15 @@ def _dispatch(line, rounds, now: float, part: int, wait: bool, ready: list = ())
         _deliver_later(line, rounds, now, ready)
 
 
-def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
+def _own(line, second: int, since: float | None) -> list[tuple[str, float]]:
+    """The first timer still armed for this second (from `since`: seconds overlap, and each steps its own)."""
+    if since is None:
+        return line.store.armed(second + 1, limit=1)
+    return [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, f"({second + 1}", start=0, num=1,
+                                                                    withscores=True)]
+
+
+def step_due(line, now: float, limit: int = 5000, wait: bool = True, since: float | None = None) -> int:
     """Step every timer due by `now` and send the alert rounds that causes. Returns timers stepped.
 
     Timers are stepped STEP_BATCH at a time, and each part's rounds are handed to the
@@ -250,7 +273,11 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True) -> int:
     """
     from .batch import commit, decide
 
-    due = line.store.overdue(now, limit=limit)
+    if since is None:
+        due = line.store.overdue(now, limit=limit)
+    else:  # one second's own timers only: an earlier second's are its own thread's, or the sweep's
+        due = [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, now, start=0, num=limit,
+                                                                       withscores=True)]
     if not due:
         return 0
     began = time.monotonic()
@@ -356,11 +383,16 @@ def deliver_round(pid: str, tid: int, rnd: int, now: float | None = None) -> dic
     return outcome
 
 
-def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
-    """Send alert rounds (see batch.deliver)."""
-    from .batch import deliver as deliver_batch
+DELIVER_WAIT = 120  # a job waits this long at most for its rounds' answers (Twilio's timeout is 10 s)
 
-    return deliver_batch(line, rounds, now, ready)
+
+def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = ()) -> dict:
+    """Send alert rounds through this process's sender and wait for every answer (see sender.py).
+
+    Returns recipient -> sent, retry, unknown or failed."""
+    from .sender import sender_for
+
+    return sender_for(line).push(rounds, now, ready).wait(DELIVER_WAIT)
 
 
 def send_texts(ids: list[str]) -> None:
@@ -402,7 +434,7 @@ def sweep(now: float | None = None, direct: bool = False) -> int:
             acted += step_due(line, now)
         else:
             slot = int(now // SWEEP_SECONDS)
-            line.queues[HIGH].enqueue_call(run_due, args=(int(now),), job_id=f"due-late-{slot}",
+            line.queues[HIGH].enqueue_call(run_due, args=(int(now),), kwargs={"late": True}, job_id=f"due-late-{slot}",
                                            result_ttl=0, failure_ttl=DAY, description="due timers")
             acted += 1
     seconds = {int(math.floor(at)) for _, at in line.store.armed(now + 2 * SWEEP_SECONDS) if at > now - OVERDUE_SLACK}

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .phones import mask
+from .sender import give_back, take_leases
 from .store import DAY, Keys
 from .transport import OPTED_OUT, PERMANENT, TEXT
 
@@ -117,8 +118,16 @@ def send_once(line, texts: list[dict], kind: str = TEXT) -> Outcome:
     for t in todo:  # a reply goes out through the gateway its text came in by, when it can
         by_via.setdefault(t.get("via"), []).append(t)
     for via, group in by_via.items():
-        for i in range(0, len(group), size):
-            _send_chunk(line, group[i:i + size], out, kind, via)
+        i = 0
+        while i < len(group):
+            # Room in flight is the account's (sender.LEASES, shared with the alert senders of every worker).
+            leases = take_leases(line, min(size, len(group) - i))
+            n = max(1, len(leases))  # none after waiting long: one goes anyway, rather than never
+            try:
+                _send_chunk(line, group[i:i + n], out, kind, via)
+            finally:
+                give_back(line, leases)
+            i += n
     return out
 
 

@@ -114,11 +114,22 @@ class TwilioStandIn:
         auth_token: str = TEST_AUTH_TOKEN,
         delay: float = 0.15,
         check_auth: bool = True,
+        status_callbacks: bool = False,
+        callback_delay: float = 0.2,
     ):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.delay = delay  # seconds each request takes before its answer
         self.check_auth = check_auth
+        # Like Twilio: post signed status callbacks (sent, then delivered) to each accepted text's
+        # StatusCallback, about callback_delay seconds after accepting it. Off unless asked for.
+        self.status_callbacks = status_callbacks
+        self.callback_delay = callback_delay
+        self.callbacks_posted = 0
+        self.callbacks_failed = 0
+        self._callback_pool = None
+        self._callback_sessions = threading.local()
+        self.spans: list[tuple[float, float]] = []  # (request arrived, answered) of every request
         self.attempts: list[ApiAttempt] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -149,6 +160,8 @@ class TwilioStandIn:
     def close(self) -> None:
         if self._loop.is_closed():
             return
+        if self._callback_pool is not None:
+            self._callback_pool.shutdown(wait=False, cancel_futures=True)
         asyncio.run_coroutine_threadsafe(self._stop_serving(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
@@ -241,6 +254,7 @@ class TwilioStandIn:
         with self._cond:
             self._messages.clear()
             self.attempts.clear()
+            self.spans.clear()
             self.max_in_flight = self.in_flight
 
     def reset(self) -> None:
@@ -274,6 +288,7 @@ class TwilioStandIn:
         status: str = "undelivered",
         error_code: str | int | None = "30003",
         url: str | None = None,
+        session: requests.Session | None = None,
     ) -> requests.Response:
         """POST a signed status callback for ``message`` to its StatusCallback
         URL (or ``url``), as Twilio does when the carrier reports back."""
@@ -296,7 +311,7 @@ class TwilioStandIn:
         if error_code is not None and status in ("failed", "undelivered"):
             params["ErrorCode"] = str(error_code)
         message.status = status
-        return requests.post(
+        return (session or requests).post(
             url,
             data=params,
             headers={"X-Twilio-Signature": sign(self.auth_token, url, params)},
@@ -386,10 +401,41 @@ class TwilioStandIn:
             )
             lose = rule is not None and rule.lose_answer
             self._record(ApiAttempt(arrived, to, body, 201, None, answered=not lose), message)
+            if self.status_callbacks and message.status_callback:
+                self._loop.call_later(self.callback_delay, self._post_callbacks, message)
             return None if lose else _answer(201, self._resource(message))
         finally:
             with self._cond:
                 self.in_flight -= 1
+                self.spans.append((arrived, time.time()))
+
+    def _post_callbacks(self, message: SentMessage) -> None:
+        """Twilio's own status callbacks for an accepted text: sent, then delivered (a pool of threads posts them)."""
+        import concurrent.futures
+
+        if self._callback_pool is None:
+            self._callback_pool = concurrent.futures.ThreadPoolExecutor(max_workers=8,
+                                                                        thread_name_prefix="stand-in-callback")
+
+        local = self._callback_sessions
+
+        def post() -> None:
+            if not hasattr(local, "session"):
+                local.session = requests.Session()
+            for status in ("sent", "delivered"):
+                try:
+                    answer = self.send_status_callback(message, status=status, error_code=None,
+                                                       session=local.session)
+                    ok = answer.status_code < 300
+                except Exception:
+                    ok = False
+                with self._cond:
+                    if ok:
+                        self.callbacks_posted += 1
+                    else:
+                        self.callbacks_failed += 1
+
+        self._callback_pool.submit(post)
 
     def _record(self, attempt: ApiAttempt, message: SentMessage | None = None) -> None:
         with self._cond:
