@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 STAND_IN = """
 import sys, time
 sys.path.insert(0, %r)
-from tests.procs import TwilioStandIn
+from tests.standin import TwilioStandIn
 s = TwilioStandIn(delay=%f)
 print(s.url, s.account_sid, s.auth_token, flush=True)
 time.sleep(3600)
