@@ -18,10 +18,15 @@ import time
 from collections import deque
 from typing import NamedTuple
 
-from . import session
+from . import messages, session
+from .alarms import escalate, on_status, round_commands
 from .phones import mask
+from .queues import HANDOFF_SECONDS, schedule_due
+from .rendering import Directory, outgoing, text_fields
+from .sending import open_texts, seal_text, send_once
 from .session import Alert, People, Tell
 from .store import DAY, Keys, decode_timer
+from .transport import ALERT, OPTED_OUT
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +60,6 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
     Preparing early, the alerts are rendered too, so that at the due moment only
     the writes and the sends are left.
     """
-    from .sending import seal_text
-    from .service import Directory, outgoing, round_commands
-
     store, r = line.store, line.redis
     horizon = now if until is None else until
     with r.pipeline(transaction=False) as pipe:
@@ -112,9 +114,6 @@ def alert_body(line, pid: str, rid: str, lang: str, key: str, last_to, fields: d
     With a note, the key's *_note twin (where there is one) sends people where the note says; without
     one, nobody is sent "where the note says".
     """
-    from . import messages
-    from .service import text_fields
-
     key = "alert_last" if rid in last_to else key
     if fields.get("note") and f"{key}_note" in messages.EN:
         key = f"{key}_note"
@@ -140,8 +139,6 @@ def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[st
 
 def _schedule(line, next_ats: list[float]) -> None:
     """One scheduled job per second that any of these timers' next steps falls in."""
-    from .jobs import schedule_due
-
     seconds = {int(at) for at in next_ats}
     if not seconds:
         return
@@ -161,8 +158,6 @@ def deliver(line, rounds: list[tuple[str, int, int]], now: float, ready: list = 
     round's retry or the sweep, until it is taken or the timer ends; after
     HANDOFF_SECONDS it is handed on to the organizers as well.
     """
-    from .service import escalate
-
     r = line.redis
     with r.pipeline(transaction=False) as pipe:
         for pid, tid, _ in rounds:
@@ -216,9 +211,6 @@ def alerts_in_progress(line) -> bool:
 
 def _submit_chunk(line, candidates, specs, now, failed, token, rendered):
     """Claim these recipients, render their alerts, and start sending; returns what to record."""
-    from .service import Directory
-    from .transport import ALERT, OPTED_OUT
-
     store, r = line.store, line.redis
     with r.pipeline(transaction=False) as pipe:
         for (pid, tid, _), f in candidates:
@@ -260,8 +252,6 @@ WAVE_SECONDS = 30  # a sender that died mid-round holds notices back this long a
 
 def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed) -> None:
     """Wait for a chunk's answers and record each: sent, to retry, ambiguous, or failed for good."""
-    from .jobs import HANDOFF_SECONDS
-
     store, r = line.store, line.redis
     results = future.result()
     log.info("handed %d alerts to the transport in %.3f s", len(work), time.monotonic() - began)
@@ -297,8 +287,6 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
             store._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[f, ""], client=pipe)
         pipe.execute()
     if slow:
-        from .service import escalate
-
         # Handed on once per recipient and round, however many tries follow.
         with r.pipeline(transaction=False) as pipe:
             for (pid, tid, rnd), rids in slow.items():
@@ -315,8 +303,6 @@ def _record_chunk(line, work, marks, future, began, specs, now, outcome, failed)
     # A status callback can beat the record of its send (the webhook keeps it): apply it now.
     sids = [res for res in results if isinstance(res, str)]
     if sids:
-        from .service import on_status
-
         for sid, raw in zip(sids, r.mget([Keys.status.format(sid=x) for x in sids])):
             if raw:
                 rec = json.loads(raw)
@@ -327,8 +313,6 @@ def drain_outbox(line, limit: int = 2000) -> int:
     """Send the notices batches queued, once each; each leaves the outbox when sent or failed for good.
 
     Returns how many are left for a later drain (not accepted yet, or held by another sender)."""
-    from .sending import open_texts, send_once
-
     items = []
     for k, v in line.redis.hscan_iter(Keys.outbox, count=500):
         items.append({"id": k.decode(), "s": v})

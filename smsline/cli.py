@@ -101,7 +101,7 @@ def members() -> None:
 def timers() -> None:
     """Running timers: whose, their state, when they end, alert round and who ACKed."""
     from .oversight import running_timers
-    from .service import display_name
+    from .rendering import display_name
 
     line = _line()
     found = running_timers(line)

@@ -20,7 +20,6 @@ import secrets
 
 from . import session
 from .commands import parse
-from .store import Keys
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,18 @@ when it takes it, it is up again and the line goes back to it.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from concurrent.futures import Future
 
-from .store import DAY
-from .transport import ALERT, TEXT, SendError, Transport
+from .android import AndroidTransport
+from .notices import enqueue_texts
+from .queues import queue_round, round_job_id
+from .rendering import outgoing
+from .store import DAY, Keys
+from .transport import ALERT, TEXT, SendError, Transport, TwilioTransport
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +256,6 @@ def _outage(err: SendError) -> bool:
 
 def build(settings, redis, clock=time.time) -> Failover:
     """The gateways SMSLINE_GATEWAYS names, in its order."""
-    from .android import AndroidTransport
-    from .transport import TwilioTransport
-
     made = {"twilio": TwilioTransport, "android": AndroidTransport}
     return Failover(redis, [(name, made[name](settings)) for name in settings.gateways], clock)
 
@@ -265,8 +267,6 @@ def attach(line) -> None:
 
 
 def tell_organizers(line, name: str, state: str) -> None:
-    from .service import enqueue_texts, outgoing
-
     transport = line.transport
     others = [n for n in transport.order if n != name]
     now = line.now()
@@ -281,11 +281,6 @@ def filtered(line, name: str, sid: str, error: str) -> bool:
     """Carriers filter this gateway's texts: mark it down; an alert they stopped goes through the next one.
 
     Returns True when the alert was handed to the next gateway (then it is not yet a failed alert)."""
-    import json
-
-    from .jobs import HIGH, deliver_round, round_job_id, send_retry
-    from .store import Keys
-
     transport = line.transport
     if str(error) not in FILTERED_CODES or not isinstance(transport, Failover) or len(transport.order) < 2:
         return False
@@ -300,9 +295,7 @@ def filtered(line, name: str, sid: str, error: str) -> bool:
     rnd = int(f.split(":", 1)[0])
     # Pending again, then its round's job; if this process dies in between, the sweep sends what is pending.
     line.store.mark_delivery(pid, tid, f, "pending")
-    line.queues[HIGH].enqueue_call(deliver_round, args=(pid, tid, rnd), description="alert round",
-                                   job_id=f"{round_job_id(pid, tid, rnd)}-f{sid[-12:]}", result_ttl=0,
-                                   failure_ttl=DAY, retry=send_retry())
+    queue_round(line, pid, tid, rnd, f"{round_job_id(pid, tid, rnd)}-f{sid[-12:]}")
     return True
 
 

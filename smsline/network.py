@@ -20,19 +20,18 @@ import secrets
 import unicodedata
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import phonenumbers
 from redis.exceptions import WatchError
 
 from . import messages, pacing
-from .bootstrap import DEFAULT, Line
 from .gsm7 import fold, segments, septets
+from .handlers.context import Ctx
+from .line import DEFAULT, Line
+from .notices import enqueue_texts
 from .phones import mask
+from .rendering import outgoing
 from .store import DAY
-
-if TYPE_CHECKING:
-    from .service import Ctx
 
 log = logging.getLogger(__name__)
 
@@ -366,14 +365,6 @@ class Reports:
         self.r.set(ReportKeys.card.format(lang=lang), text)
 
 
-def _service():
-    # service imports this module at its end to register the handlers; importing it lazily
-    # here lets either module be imported first.
-    from . import service
-
-    return service
-
-
 def reports_for(line: Line) -> Reports:
     return Reports(line.redis, line.settings.secret_key, line.settings.report_days, line.store.sealer,
                    line.settings.secret_key_old)
@@ -429,7 +420,7 @@ def _queue_warning(ctx: Ctx, key: str, fields: dict, uid: str, skip: str = "") -
     """Render one bulk text per joined member in their language and queue it for paced sending."""
     texts = []
     for pid in _recipients(ctx, skip):
-        o = _service().outgoing(ctx.line, pid, key, fields, ctx.now, uid)
+        o = outgoing(ctx.line, pid, key, fields, ctx.now, uid)
         if o:
             texts.append(o)
     batch = pacing.queue_batch(ctx.line, texts, notify=ctx.pid, notice_key="broadcast_done",
@@ -494,15 +485,15 @@ def h_report(ctx: Ctx) -> None:
     warning = _unname(ctx, forwarded)[:MAX_FORWARDED]
     rid = reports.create(stored, categories(text), hashes, ctx.now, warning=warning, reporter=ctx.pid)
     alias = ctx.person.get("alias") or "?"
-    service, texts = _service(), []
+    texts = []
     for org in ctx.store.organizers():
         lang = ctx.store.person(org).get("lang", "en")
         ids = messages.render("part_ids", lang, list=", ".join(dict.fromkeys(shown))) if shown else ""
         fields = {"id": rid, "alias": alias, "note": forwarded, "list_part": ids}
-        o = service.outgoing(line, org, "report_forward", fields, ctx.now, f"rep-{rid}")
+        o = outgoing(line, org, "report_forward", fields, ctx.now, f"rep-{rid}")
         if o:
             texts.append(o)
-    service.enqueue_texts(line, texts, queue=DEFAULT)
+    enqueue_texts(line, texts, queue=DEFAULT)
     log.info("report %s kept with %d identifiers", rid, len(hashes))
     ctx.reply("report_ok", id=rid)
 

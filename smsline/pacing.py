@@ -25,7 +25,10 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from .bootstrap import BULK, Line, current
+from .bootstrap import current
+from .line import BULK, Line
+from .notices import enqueue_texts
+from .rendering import outgoing
 from .gsm7 import segments
 from .sending import seal_text, stored_form
 from .store import DAY, Keys
@@ -260,8 +263,6 @@ def _finish(line: Line, texts: list[dict]) -> None:
 
 
 def _notice(line: Line, bid: str, batch: dict) -> None:
-    from .service import enqueue_texts, outgoing
-
     fields = json.loads(batch.get("fields") or "{}")
     o = outgoing(line, batch["notify"], batch["key"], fields, line.now(), f"bulk-done-{bid}")
     if o:

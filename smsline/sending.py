@@ -148,7 +148,5 @@ def _send_chunk(line, chunk: list[dict], out: Outcome, kind: str = TEXT, via: st
                     refused.append((t["to"], res.code))
         pipe.execute()
     if refused:
-        from .oversight import on_delivery
-
         for to, code in refused:
-            on_delivery(line, to, "failed", str(code or ""), line.now())
+            line.on_delivery(line, to, "failed", str(code or ""), line.now())

@@ -2,17 +2,26 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from . import covert, messages, session
-from .bootstrap import DEFAULT, HIGH, Line
+from .alarms import reach, timer_event
 from .commands import SOFT_ACK, Command, chat_lang, parse, suggest
+from .gsm7 import fold
+from .handlers.context import Ctx
+from .line import HIGH, Line
+from .network import HANDLERS as NETWORK_HANDLERS
+from .network import reports_for
+from .notices import enqueue_texts
+from .oversight import HANDLERS as OVERSIGHT_HANDLERS
+from .oversight import unreachable_part
 from .phones import mask, normalize
-from .session import Alert, People, Reply, StandDown, Tell
+from .reachability import buddy_back, buddy_lost
+from .rendering import Directory, Outgoing, acker_name, display_name, fmt_time, generated_alias, outgoing, text_fields
+from .session import Reply
 from .store import DAY, LAPSED_TTL, Keys, Sender
 
 log = logging.getLogger(__name__)
@@ -21,468 +30,7 @@ INVITES_PER_DAY = 10  # a member's buddy invitations; enough for real use, too f
 ORGANIZER_INVITES_PER_DAY = 500  # organizers enroll whole networks
 INVITATIONS_RECEIVED_PER_DAY = 3  # invitations one number may be sent a day, whoever sends them
 MAX_ALIAS = 20
-# Names that are words of neither English nor Spanish (and read the same in both); aliases given before
-# are stored with the person, so they keep working.
-ALIAS_WORDS = ("Ari", "Noa", "Kai", "Eli", "Teo", "Ivo", "Emi", "Nilo", "Zuri", "Kemi", "Tavi", "Uma")
 
-
-def generated_alias(pid: str) -> str:
-    """A neutral alias that reveals nothing, stable for a person id."""
-    n = int(hashlib.sha256(pid.encode()).hexdigest()[:8], 16)
-    return f"{ALIAS_WORDS[n % len(ALIAS_WORDS)]}{n % 90 + 10}"
-
-
-# Outbound ------------------------------------------------------------------
-
-def fmt_time(line: Line, ts: float | None, now: float, lang: str = "en") -> str:
-    """A short local time for texts in the reader's language, with the weekday when it is not today."""
-    if ts is None:
-        return ""
-    tz = line.tz
-    t = datetime.fromtimestamp(ts, tz)
-    today = datetime.fromtimestamp(now, tz).date()
-    if line.settings.clock(lang) == 24:
-        hm = t.strftime("%H:%M")
-    else:
-        half = messages.render("clock_pm" if t.hour >= 12 else "clock_am", lang)
-        hm = t.strftime("%I:%M").lstrip("0") + half
-    if t.date() == today:
-        return hm
-    return f"{messages.render('days', lang).split()[t.weekday()]} {hm}"
-
-
-class Directory:
-    """People and buddy links read once per batch (one pipeline), then served from memory."""
-
-    def __init__(self, store):
-        self.store = store
-        self._people: dict[str, dict] = {}
-        self._links: dict[str, dict] = {}
-        self._optout: dict[str, bool] = {}
-
-    def prefetch(self, pids=(), links=()) -> None:
-        pids = [p for p in dict.fromkeys(pids) if p not in self._people]
-        links = [m for m in dict.fromkeys(links) if m not in self._links]
-        if not pids and not links:
-            return
-        with self.store.r.pipeline(transaction=False) as pipe:
-            for p in pids:
-                pipe.hgetall(Keys.person.format(pid=p))
-            for m in links:
-                pipe.hgetall(Keys.buddies.format(pid=m))
-            out = pipe.execute()
-        for p, raw in zip(pids, out[:len(pids)]):
-            self._people[p] = {k.decode(): v.decode() for k, v in raw.items()}
-        for m, raw in zip(links, out[len(pids):]):
-            self._links[m] = {k.decode(): json.loads(v) for k, v in raw.items()}
-        numbers = [n for n in (self._people[p].get("number") for p in pids) if n and n not in self._optout]
-        if numbers:
-            with self.store.r.pipeline(transaction=False) as pipe:
-                for n in numbers:
-                    pipe.sismember(Keys.optout, self.store.number_hash(n))
-                for n, flag in zip(numbers, pipe.execute()):
-                    self._optout[n] = bool(flag)
-
-    def person(self, pid: str) -> dict:
-        if pid not in self._people:
-            self._people[pid] = self.store.person(pid)
-        return self._people[pid]
-
-    def links(self, member: str) -> dict:
-        if member not in self._links:
-            self._links[member] = self.store.buddy_links(member)
-        return self._links[member]
-
-    def opted_out(self, number: str) -> bool:
-        if number not in self._optout:
-            self._optout[number] = self.store.opted_out(number)
-        return self._optout[number]
-
-
-def display_name(line: Line, pid: str, for_member: str | None = None, d: Directory | None = None) -> str:
-    """How a person is named to others: the name a member gave them, their alias, or a masked number."""
-    d = d or Directory(line.store)
-    if for_member:
-        link = d.links(for_member).get(pid)
-        if link and link.get("name"):
-            return link["name"]
-    person = d.person(pid)
-    return person.get("alias") or mask(person.get("number"))
-
-
-def acker_name(line: Line, by: str, member: str, lang: str, d: Directory | None = None) -> str:
-    """Who ACKed, as the member knows them: the name they gave a buddy, or "An organizer" for anyone else.
-
-    An organizer's generated alias ("Eli25") was never shown to the member, so it would name a stranger.
-    """
-    d = d or Directory(line.store)
-    if by in d.links(member):
-        return display_name(line, by, for_member=member, d=d)
-    return messages.render("part_an_organizer", lang)
-
-
-def text_fields(line: Line, lang: str, fields: dict, now: float, member: str | None = None,
-                d: Directory | None = None, reader: str | None = None) -> dict:
-    """Turn effect fields (timestamps, person ids) into what a text shows (reader: who will read it)."""
-    out = {"network": line.settings.network_name}
-    for k, v in fields.items():
-        if k.endswith("_at"):
-            out[k] = fmt_time(line, v, now, lang)
-        elif k == "by" and member is not None and reader == member:
-            out[k] = acker_name(line, v, member, lang, d=d)
-        elif k == "by":
-            out[k] = display_name(line, v, for_member=member, d=d)
-        else:
-            out[k] = v
-    if member is not None:
-        d = d or Directory(line.store)
-        out.setdefault("member", display_name(line, member, d=d))
-        # Alerts give the member's number in full (E.164, which a phone can dial): the reader must call back.
-        out.setdefault("phone", d.person(member).get("number", ""))
-    note = fields.get("note")
-    out["note_part"] = messages.render("part_note", lang, note=note.rstrip(".!?")) if note else ""
-    return out
-
-
-@dataclass
-class Outgoing:
-    """One text to send, with an id that makes the send idempotent."""
-
-    id: str
-    to: str
-    body: str
-    ref: dict | None = None  # what a status callback for this text refers to
-    via: str | None = None  # the gateway to send it through if it can (a reply: the one its text came by)
-    pid: str | None = None  # the recipient: a waiting text names them by id, the number is looked up to send
-
-
-def outgoing(line: Line, pid: str, key: str, fields: dict, now: float, uid: str, member: str | None = None,
-             d: Directory | None = None):
-    """Render a text for a person in their language; None when they opted out or have no number."""
-    d = d or Directory(line.store)
-    person = d.person(pid)
-    number = person.get("number")
-    if not number or d.opted_out(number):
-        return None
-    lang = person.get("lang", "en")
-    body = messages.render(key, lang, **text_fields(line, lang, fields, now, member, d=d, reader=pid))
-    return Outgoing(id=f"{uid}-{pid}", to=number, body=body, pid=pid)
-
-
-def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEFAULT) -> None:
-    """Queue texts for the worker, inside the caller's transaction when given one.
-
-    The high queue carries only timer steps and alert rounds, so a burst of
-    invitations or notices never holds an alarm back.
-    """
-    if not texts:
-        return
-    from . import jobs
-    from .sending import seal_text
-
-    stored = [seal_text(line, t) for t in texts]
-    target = pipe if pipe is not None else line.redis.pipeline(transaction=False)
-    for s in stored:
-        target.set(Keys.message.format(mid=s["id"]), s["s"], ex=2 * DAY)
-    if pipe is None:
-        target.execute()
-    # The job carries message ids only: a failed job kept by RQ holds no number and no text.
-    line.queues[queue].enqueue_call(
-        jobs.send_texts, args=([s["id"] for s in stored],), pipeline=pipe, description="send texts",
-        result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
-    )
-
-
-def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
-    """Arm the job for the second the timer's next step falls in; timers due together share it."""
-    from . import jobs
-
-    if not (t.live and t.next_at is not None):
-        return
-    jobs.schedule_due(line, t.next_at, pipe)
-
-
-# Timer transactions ---------------------------------------------------------
-
-def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False,
-                member_only: bool = False) -> tuple[list[Reply], list]:
-    """Apply a pure timer event atomically and queue everything it causes in the same transaction.
-
-    Returns the replies for the sender and the alert rounds that were recorded. In a
-    worker (in_worker), the caller sends the rounds itself, and texts that only tell
-    the member wait on the default queue, behind every alert. With member_only (START),
-    nothing happens unless `pid` is a member when the transaction commits.
-    """
-    store = line.store
-    people = People(member=pid, buddies=store.confirmed_buddies(pid), organizers=store.organizers())
-    result: dict = {}
-
-    def txn(pipe, timer, deliveries):
-        if member_only:
-            # A REMOVE committed after this WATCH fails this transaction, which then finds no member;
-            # one committed before it is seen here. Either way no non-member is left with a new timer.
-            pipe.watch(Keys.members)
-            if not pipe.sismember(Keys.members, pid):
-                pipe.multi()
-                result.update(replies=[Reply("stranger")], alerts=[], timer=timer)
-                return
-        new, effects = event(timer, people)
-        texts: list[Outgoing] = []
-        alerts = [e for e in effects if isinstance(e, Alert)]
-        cancel: list[str] = []
-        for e in effects:
-            if isinstance(e, Tell):
-                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
-                for rid in e.to:
-                    o = outgoing(line, rid, e.key, e.fields, now, uid, member=pid)
-                    if o:
-                        texts.append(o)
-            elif isinstance(e, StandDown):
-                reached, cancel = _stand_down_split(deliveries)
-                uid = f"{pid}-{timer.tid}-sd"
-                for rid in reached:
-                    o = outgoing(line, rid, "standdown", {"alert_at": e.alert_at}, now, uid, member=pid)
-                    if o:
-                        texts.append(o)
-        pipe.multi()
-        if new is not None and new is not timer:
-            store.write_timer(pipe, pid, new, now)
-            schedule_tick(line, pipe, pid, new)
-        if deliveries and timer.live and not (new is not None and new.live and new.tid == timer.tid):
-            # The alarm is over: cancel sends not yet claimed, and refuse any later claim.
-            dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
-            pipe.hset(dkey, mapping={"ended": repr(now), **{f: "cancelled" for f in cancel}})
-        if new is not None and not new.live:
-            for rid in new.alerted:
-                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
-        if timer is not None and new is not None and timer.tid != new.tid:
-            for rid in timer.alerted:
-                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
-        for a in alerts:
-            record_round(line, pipe, pid, new, a, now, queue_job=not in_worker)
-        enqueue_texts(line, texts, pipe)
-        result["replies"] = [e for e in effects if isinstance(e, Reply)]
-        result["alerts"] = [(new.tid, a.round) for a in alerts]
-        result["timer"] = new
-
-    store.transact(pid, txn)
-    return result["replies"], result["alerts"]
-
-
-def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Who must hear the stand-down (an alert reached or is reaching them) and which sends to cancel."""
-    reached, cancel = [], []
-    for f, status in deliveries.items():
-        if ":" not in f or f.startswith("r"):
-            continue
-        rid = f.split(":", 1)[1]
-        if status == "pending":
-            cancel.append(f)
-        elif status.startswith(("sending", "sent", "delivered")):
-            reached.append(rid)
-    return list(dict.fromkeys(reached)), cancel
-
-
-def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: float, queue_job: bool = True) -> None:
-    """Record one round: the spec to render and one pending delivery per recipient, then queue its job.
-
-    A worker sends the round itself (queue_job False); if it dies first, the sweep finds the round pending.
-    """
-    from . import jobs
-
-    for cmd in round_commands(line.store, pid, t, a, now):
-        pipe.execute_command(*cmd)
-    if not queue_job:
-        return
-    line.queues[HIGH].enqueue_call(
-        jobs.deliver_round, args=(pid, t.tid, a.round), pipeline=pipe,
-        job_id=jobs.round_job_id(pid, t.tid, a.round), description="alert round", result_ttl=0, failure_ttl=DAY, retry=jobs.send_retry(),
-    )
-
-
-def round_commands(store, pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
-    """The writes that record a round: its spec (sealed: it holds the note), one pending delivery per
-    recipient, the alerted index."""
-    dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
-    spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
-    hset = ["HSET", dkey, f"r{a.round}", store.sealer.seal(json.dumps(spec), "round")]
-    for rid in a.to:
-        hset += [f"{a.round}:{rid}", "pending"]
-    # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
-    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [cmd for rid in a.to for cmd in (
-        ["SADD", Keys.alerted_for.format(pid=rid), pid], ["EXPIRE", Keys.alerted_for.format(pid=rid), 14 * DAY])]
-
-
-def _rid(field_name: str) -> str:
-    return field_name.split(":", 1)[1]
-
-
-def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: float) -> None:
-    """An alert could not reach some people: hand it on to the organizers, and tell the member."""
-    from . import jobs
-
-    store = line.store
-    orgs = [o for o in store.organizers() if o != pid]
-    buddies = set(store.confirmed_buddies(pid))
-
-    def txn(pipe, timer, deliveries):
-        if timer is None or timer.tid != tid or timer.status != session.ALERTING or "ended" in deliveries:
-            pipe.multi()
-            return
-        in_round = {_rid(f) for f in deliveries if f.startswith(f"{rnd}:")}
-        extra = [o for o in orgs if o not in in_round]
-        unreachable = {_rid(f) for f, v in deliveries.items() if v.startswith("failed") and ":" in f} | set(failed)
-        texts = []
-        if not timer.covert:
-            uid = f"und-{pid}-{tid}-{rnd}-" + hashlib.sha1(",".join(sorted(failed)).encode()).hexdigest()[:10]
-            names = ", ".join(display_name(line, r, pid) for r in failed)
-            if not orgs:  # nobody to hand it on to: say so rather than promise organizers
-                o = outgoing(line, pid, "alert_undelivered_alone", {"names": names}, now, uid, member=pid)
-            elif buddies and buddies <= unreachable:
-                o = outgoing(line, pid, "no_buddy_reachable", {}, now, uid, member=pid)
-            else:
-                o = outgoing(line, pid, "alert_undelivered", {"names": names}, now, uid, member=pid)
-            texts = [o] if o else []
-        pipe.multi()
-        if extra:
-            dkey = Keys.deliveries.format(pid=pid, tid=tid)
-            pipe.hset(dkey, mapping={f"{rnd}:{o}": "pending" for o in extra})
-            new = replace(timer, alerted=tuple(dict.fromkeys(timer.alerted + tuple(extra))))
-            store.write_timer(pipe, pid, new, now)
-            for o in extra:
-                pipe.sadd(Keys.alerted_for.format(pid=o), pid)
-                pipe.expire(Keys.alerted_for.format(pid=o), 14 * DAY)
-            line.queues[HIGH].enqueue_call(
-                jobs.deliver_round, args=(pid, tid, rnd), pipeline=pipe, description="alert round",
-                job_id=f"{jobs.round_job_id(pid, tid, rnd)}-x{len(in_round)}", result_ttl=0, failure_ttl=DAY,
-                retry=jobs.send_retry())
-        enqueue_texts(line, texts, pipe)
-
-    store.transact(pid, txn)
-
-
-def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str | None = None) -> None:
-    """A status callback: record who an alert reached; hand on alerts that did not arrive.
-
-    With the recipient's number (to), any text's failure or delivery also tells whether they can be reached.
-    """
-    from .oversight import on_delivery
-
-    raw = line.redis.get(Keys.sid_ref.format(sid=sid))
-    ref = json.loads(raw) if raw else {}
-    # The member of an alarm or TEST is told of this failure by that path; others by on_delivery.
-    told = {ref.get("pid"), ref.get("member")} - {None}
-    on_delivery(line, to, status, error, now, skip=told)
-    if not raw:
-        return
-    failed = status in ("undelivered", "failed")
-    if ref.get("kind") == "alert":
-        pid, tid, f = ref["pid"], ref["tid"], ref["field"]
-        current = line.store.deliveries(pid, tid).get(f, "")
-        if not current.startswith(("sent", "delivered")):
-            return
-        if failed and current.startswith("delivered"):
-            return  # a delivered alert stays delivered: a late or replayed failure cannot undo it
-        if failed:
-            line.store.mark_delivery(pid, tid, f, f"failed:{error or status}")
-            escalate(line, pid, tid, int(f.split(":", 1)[0]), [_rid(f)], now)
-        elif status == "delivered":
-            line.store.mark_delivery(pid, tid, f, f"delivered:{sid}")
-    elif ref.get("kind") == "test" and failed:
-        member, rid = ref["member"], ref["rid"]
-        o = outgoing(line, member, "test_undelivered", {"name": display_name(line, rid, member)}, now,
-                     f"testfail-{sid}")
-        if o:
-            enqueue_texts(line, [o])
-
-
-def reach(line: Line, pid: str, t: session.Timer) -> tuple[list[str], list[str]]:
-    """Names an alarm reached, and names it could not reach."""
-    reached, missed = {}, {}
-    for f, v in line.store.deliveries(pid, t.tid).items():
-        if ":" not in f or f.startswith("r"):
-            continue
-        rid = _rid(f)
-        if v.startswith("failed"):
-            missed[rid] = True
-        elif v.startswith(("sent", "delivered")):
-            reached[rid] = True
-    names = lambda ids: [display_name(line, r, pid) for r in ids]  # noqa: E731
-    return names(r for r in reached if r not in missed), names(missed)
-
-
-# Inbound --------------------------------------------------------------------
-
-@dataclass
-class Ctx:
-    line: Line
-    number: str
-    pid: str | None
-    person: dict
-    cmd: Command
-    now: float
-    replies: list[str] = field(default_factory=list)
-    screen: covert.Screen | None = None
-    body: str = ""  # the text as it came in
-    sid: str = ""  # its MessageSid, when it came with one
-    relayed: int | None = None  # texts its words were passed on in (None: not tried yet)
-    words_lang: str | None = None  # the language of this text's words, for its replies only (never stored)
-
-    @property
-    def lang(self) -> str:
-        return self.words_lang or self.person.get("lang", "en")
-
-    def reply(self, key: str, **fields) -> None:
-        f = {"network": self.line.settings.network_name}
-        f.update({k: (fmt_time(self.line, v, self.now, self.lang) if k.endswith("_at") else v)
-                  for k, v in fields.items()})
-        text = messages.render(key, self.lang, **f)
-        if text:
-            self.replies.append(text)
-
-    def part(self, key: str, **fields) -> str:
-        return messages.render(key, self.lang, **fields)
-
-    def replies_from(self, effects: list[Reply]) -> None:
-        for e in effects:
-            self.reply(e.key, **e.fields)
-
-    @property
-    def store(self):
-        return self.line.store
-
-    _roles: tuple[bool, bool] | None = None
-
-    def _role_flags(self) -> tuple[bool, bool]:
-        """Member and organizer, read together once per text (a JOIN or WIPE calls forget_roles)."""
-        if self._roles is None:
-            if not self.pid:
-                self._roles = (False, False)
-            else:
-                with self.store.r.pipeline(transaction=False) as pipe:
-                    pipe.sismember(Keys.members, self.pid)
-                    pipe.sismember(Keys.organizers, self.pid)
-                    self._roles = tuple(bool(x) for x in pipe.execute())
-        return self._roles
-
-    def forget_roles(self) -> None:
-        self._roles = None
-
-    _sender: Sender | None = None
-
-    def timer(self) -> session.Timer | None:
-        """The sender's timer as it was when the text came in, for the commands that only show it."""
-        if self._sender is not None and self._sender.pid == self.pid:
-            return self._sender.timer
-        return self.store.timer(self.pid)
-
-    @property
-    def is_member(self) -> bool:
-        return self._role_flags()[0]
-
-    @property
-    def is_organizer(self) -> bool:
-        return self._role_flags()[1]
 
 
 READ_ONLY = frozenset({"HELP", "STATUS"})
@@ -902,16 +450,12 @@ def h_optout(ctx: Ctx) -> None:
     # Twilio answers STOP itself; a running timer keeps running.
     ctx.store.set_opt_out(ctx.number, True)
     if ctx.pid:
-        from .oversight import buddy_lost
-
         buddy_lost(ctx.line, ctx.pid, "optout", ctx.now)
 
 
 def h_optin(ctx: Ctx) -> None:
     ctx.store.set_opt_out(ctx.number, False)
     if ctx.pid:
-        from .oversight import buddy_back
-
         buddy_back(ctx.line, ctx.pid, ctx.now)
     if ctx.cmd.word == "YES" and _has_invites(ctx):
         h_yes(ctx)
@@ -1020,8 +564,6 @@ def h_status(ctx: Ctx) -> None:
         else:
             ctx.reply("status_none")
         return
-    from .oversight import unreachable_part
-
     reach_part = unreachable_part(ctx)
     if t is None or not t.live:
         ctx.reply("status_none", reach_part=reach_part)
@@ -1083,8 +625,6 @@ def _number_arg(ctx: Ctx, usage: str) -> str | None:
 
 
 def _alias(text: str) -> str:
-    from .gsm7 import fold
-
     return " ".join(fold(text).split())[:MAX_ALIAS]
 
 
@@ -1663,8 +1203,6 @@ def h_wipe(ctx: Ctx) -> None:
                              {"name": display_name(ctx.line, ctx.pid, member)}, ctx.now, f"wipe-{ctx.pid}")
                 if o:
                     enqueue_texts(ctx.line, [o])
-        from .network import reports_for
-
         reports_for(ctx.line).forget_reporter(ctx.pid, ctx.now)
     # The reply is rendered before the person's language is erased with everything else.
     ctx.reply("wipe_done")
@@ -1677,6 +1215,7 @@ def h_wipe(ctx: Ctx) -> None:
 
 
 HANDLERS = {
+    **NETWORK_HANDLERS, **OVERSIGHT_HANDLERS,
     "START": h_start, "OK": h_ok, "EXTEND": h_extend, "SOS": h_sos, "STATUS": h_status, "ACK": h_ack,
     "BUDDY": h_buddy, "BUDDIES": h_buddies, "UNBUDDY": h_unbuddy, "NAME": h_name, "LANG": h_lang,
     "YES": h_yes, "NO": h_no, "JOIN": h_join, "ADD": h_add, "REMOVE": h_remove, "ORGANIZER": h_organizer,
@@ -1695,6 +1234,3 @@ REQUIRES = {
     "BROADCAST": "organizer", "REPORTS": "organizer", "APPROVE": "organizer", "REJECT": "organizer",
     "CARD": "organizer",
 }
-
-from .network import HANDLERS as _NETWORK; HANDLERS.update(_NETWORK)  # noqa: E402
-from .oversight import HANDLERS as _OVERSIGHT; HANDLERS.update(_OVERSIGHT)  # noqa: E402

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import android, gateways, service, simulator
+from . import alarms, android, gateways, service, simulator
 from .phones import mask, normalize
 from .store import DAY, Keys
 
@@ -102,7 +102,7 @@ def status():
             return Response("", status=204)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
         if not gateways.filtered(line, "twilio", sid, record["error"]):
-            service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
+            alarms.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
     return Response("", status=204)
 
 
@@ -138,7 +138,7 @@ def android_event():
             return Response("", status=204)
         log.info("phone: %s for %s", status, mask(payload.get("recipient") or payload.get("phoneNumber")))
         to = normalize(str(payload.get("recipient") or payload.get("phoneNumber") or ""), line.settings.default_region)
-        service.on_status(line, sid, status, record["error"] or status, line.now(), to=to)
+        alarms.on_status(line, sid, status, record["error"] or status, line.now(), to=to)
     return Response("", status=204)
 
 

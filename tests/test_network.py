@@ -460,7 +460,7 @@ def test_categories_come_from_the_words_of_the_report(text, cats):
 
 
 def queue_texts(w, n: int, body: str = "hello") -> dict:
-    from smsline.service import Outgoing
+    from smsline.rendering import Outgoing
 
     texts = [Outgoing(id=f"t-{i}", to=f"+1415555{1000 + i:04d}", body=body) for i in range(n)]
     return pacing.queue_batch(w.line, texts)
