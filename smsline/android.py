@@ -55,7 +55,7 @@ def sign(key: str, body: bytes, timestamp: str) -> str:
 
 
 def status_of(event: str) -> str:
-    """The Twilio status an event means, so both go through the same rules (service.on_status)."""
+    """The Twilio status an event means, so both go through the same rules (alarms.on_status)."""
     return {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}.get(event, "")
 
 

@@ -1,10 +1,11 @@
 """RQ job functions: due timers (in batches), alert rounds, texts, and the sweep that re-arms timers.
 
 Timers due in the same second share one scheduled job, `due-<second>`. It steps
-every due timer (each step its own WATCH/MULTI transaction, versions guarding
-against repeats), then hands all the alert rounds to Twilio together, at most
-SMSLINE_SEND_CONCURRENCY requests at a time. Texts that only tell the member go
-on the default queue, behind every alert.
+its timers in batches (batch.decide reads and decides them together, batch.commit
+writes each with a compare-and-set; only a timer that changed meanwhile is stepped
+again under WATCH, in alarms.timer_event), then hands the alert rounds to the
+senders, at most SMSLINE_SEND_CONCURRENCY requests at a time. Texts that only tell
+the member wait in the outbox and go on the default queue, behind every alert.
 """
 from __future__ import annotations
 

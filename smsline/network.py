@@ -638,9 +638,3 @@ def h_card(ctx: Ctx) -> None:
     ttl = int(ctx.line.settings.seconds(CARD_CONFIRM_MINUTES)) + 60
     reports.draft_card(ctx.pid, lang, text, ctx.now, ttl)
     ctx.reply("card_confirm", language=lang.upper(), count=septets(text))
-
-
-HANDLERS = {
-    "REPORT": h_report, "CHECK": h_check, "APPROVE": h_approve, "REJECT": h_reject, "REPORTS": h_reports,
-    "BROADCAST": h_broadcast, "RIGHTS": h_rights, "CARD": h_card,
-}

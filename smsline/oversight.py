@@ -145,6 +145,3 @@ def h_alerts(ctx: Ctx) -> None:
 
 def _time(ctx: Ctx, ts: float) -> str:
     return fmt_time(ctx.line, ts, ctx.now, ctx.lang)
-
-
-HANDLERS = {"MEMBERS": h_members, "ALERTS": h_alerts}

@@ -123,7 +123,7 @@ def _parse(raw: bytes | str) -> dict:
 
 def queue_batch(line: Line, texts: list, notify: str | None = None, notice_key: str = "",
                 notice_fields: dict | None = None) -> dict:
-    """Queue texts (service.Outgoing) for paced sending; tell `notify` with `notice_key` once all went out.
+    """Queue texts (rendering.Outgoing) for paced sending; tell `notify` with `notice_key` once all went out.
 
     Returns the batch's id, how many texts, and how many segments they take.
     """

@@ -28,7 +28,7 @@ CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this 
 
 
 def seal_text(line, text) -> dict:
-    """A text (service.Outgoing) as it waits in Redis: its id, and the rest sealed, the recipient by id."""
+    """A text (rendering.Outgoing) as it waits in Redis: its id, and the rest sealed, the recipient by id."""
     payload = {"body": text.body, "ref": text.ref}
     if text.via:
         payload["via"] = text.via  # a reply goes back by the gateway its text came by

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -399,8 +400,8 @@ class Store:
                                         args=[status, json.dumps(record), ttl]))
 
     def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
-                      exempt: bool = True, flood_limit: int = 0,
-                      flood_window: int = 60) -> tuple[Sender | None, bytes | None]:
+                      exempt: bool = True, flood_limit: int = 0, flood_window: int = 60,
+                      wait: float = 0) -> tuple[Sender | None, bytes | None]:
         """Claim an inbound MessageSid and read its sender, in one round trip.
 
         Returns (sender, None) for a first delivery or a text without a MessageSid, and
@@ -408,7 +409,20 @@ class Store:
         A question (HELP, STATUS) from a member without covert words is settled with its claim; so is
         a text past flood_limit in flood_window seconds that is not exempt (sender.held). flood_limit 0
         counts nothing.
+
+        With `wait`, a repeat whose first delivery is still being handled waits up to that many seconds
+        for its reply, or, if that handler died (its claim lapsed unanswered), is claimed here to be
+        acted on. A text is never dropped that way.
         """
+        claimed = self._claim_inbound(sid, number, ttl, question, exempt, flood_limit, flood_window)
+        deadline = time.monotonic() + wait
+        while claimed[0] is None and not claimed[1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            claimed = self._claim_inbound(sid, number, ttl, question, exempt, flood_limit, flood_window)
+        return claimed
+
+    def _claim_inbound(self, sid: str, number: str, ttl: int, question: bool, exempt: bool, flood_limit: int,
+                       flood_window: int) -> tuple[Sender | None, bytes | None]:
         h = self.number_hash(number)
         keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=h), Keys.members, Keys.organizers,
                 Keys.flood.format(h=h)]

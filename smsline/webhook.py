@@ -9,7 +9,9 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import alarms, android, gateways, service, simulator
+from . import alarms, android, gateways, simulator
+from .commands import parse
+from .handlers import inbound as texts
 from .phones import mask, normalize
 from .store import DAY, Keys
 
@@ -59,33 +61,15 @@ def inbound():
 def _answer(line, sid: str, number: str, body: str) -> list[str]:
     """The replies to an inbound text, acted on once per message id (a redelivery gets the first replies)."""
     body = body[:MAX_BODY]
-    cmd = service.parse(body)
-    question = service.reads_only(body, cmd=cmd) is not None
-    exempt = question or service.flood_exempt(cmd)  # a question is answered from the cheap path anyway
-
-    def claim():
-        # Claim the MessageSid before acting, reading the sender and counting the text in the same round trip.
-        return line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS, question=question, exempt=exempt,
-                                        flood_limit=service.FLOOD_PER_MINUTE)
-
-    sender, earlier = claim()
-    deadline = time.monotonic() + REDELIVERY_WAIT
-    while sender is None and not earlier and time.monotonic() < deadline:
-        # The first delivery is still being handled: wait for its reply, or, if its handler died
-        # (its claim lapsed unanswered), act on the text here. A text is never dropped that way.
-        time.sleep(0.05)
-        sender, earlier = claim()
+    cmd = parse(body)
+    question = texts.question_of(body, cmd=cmd) is not None
+    # Claim the MessageSid before acting, reading the sender and counting the text in the same round trip.
+    sender, earlier = line.store.claim_inbound(
+        sid, number, ttl=HANDLING_SECONDS, question=question, exempt=question or texts.flood_exempt(cmd),
+        flood_limit=texts.FLOOD_PER_MINUTE, wait=REDELIVERY_WAIT)
     if sender is None:
         return json.loads(earlier or b"[]") or []
-    if sender.held:
-        return service.flood_reply(sender)
-    if question and service.reads_only(body, sender, cmd):
-        # A member's question: its claim already holds the answer a redelivery or a replay gets (nothing new).
-        return service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
-    replies = service.handle_inbound(line, number, body, sender=sender, cmd=cmd, sid=sid)
-    if sid:
-        line.store.keep_reply(sid, replies, pid=sender.pid)
-    return replies
+    return texts.answer(line, sid, number, body, sender, cmd)
 
 
 @bp.post("/sms/status")

@@ -20,7 +20,9 @@ LAYERS = [
     ("text", {"rendering"}),
     ("outbound", {"transport", "sending", "notices", "android", "gateways", "reachability", "pacing"}),
     ("alarms", {"alarms", "batch"}),
-    ("handlers", {"handlers", "handlers.context", "service", "network", "oversight"}),
+    ("handlers", {"handlers", "handlers.context", "handlers.registry", "handlers.standing", "handlers.timers", "handlers.talk",
+                  "handlers.people", "handlers.answers", "handlers.account", "handlers.safety", "handlers.inbound",
+                  "network", "oversight"}),
     ("web", {"webhook", "simulator", "monitor"}),
     ("wiring", {"bootstrap", "jobs", "cli", "gateway_cli", "server", "run", "", "worker"}),
 ]
