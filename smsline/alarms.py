@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from . import session
 from .line import Line
 from .notices import enqueue_texts
 from .reachability import on_delivery
 from .queues import queue_round, round_job_id, schedule_due
-from .rendering import Outgoing, display_name, outgoing
+from .rendering import Directory, Outgoing, display_name, outgoing
 from .session import Alert, People, Reply, StandDown, Tell
-from .store import DAY, Keys
+from .store import delivered_as, failed_as, recipient_of, round_of
 
 
 def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
@@ -21,6 +21,45 @@ def schedule_tick(line: Line, pipe, pid: str, t: session.Timer) -> None:
     if not (t.live and t.next_at is not None):
         return
     schedule_due(line, t.next_at, pipe)
+
+
+# Effects ------------------------------------------------------------------------
+
+def tell_id(pid: str, t: session.Timer, key: str) -> str:
+    """The id that makes a Tell's texts idempotent: the same step of the same timer sends them once."""
+    return f"{pid}-{t.tid}-{t.version}-{key}"
+
+
+@dataclass
+class Writes:
+    """What a step's effects write besides the timer itself."""
+
+    rounds: list[tuple[Alert, list[list]]] = field(default_factory=list)  # each alert, with the commands recording it
+    texts: list[Outgoing] = field(default_factory=list)  # Tells and stand-downs, rendered
+    cancel: list[str] = field(default_factory=list)  # sends of an alarm stood down that are not claimed yet
+
+
+def interpret(line: Line, pid: str, old: session.Timer | None, new: session.Timer, effects: list, now: float,
+              deliveries: dict[str, str] | None = None, d: Directory | None = None) -> Writes:
+    """Turn the state machine's effects into writes: the one interpreter of the WATCH path
+    (timer_event) and the compare-and-set path (batch.decide). Replies are the caller's.
+
+    `deliveries` (the old timer's) say who must hear a stand-down; `d` serves people read ahead.
+    """
+    w = Writes()
+    for e in effects:
+        if isinstance(e, Alert):
+            w.rounds.append((e, round_commands(line.store, pid, new, e, now)))
+        elif isinstance(e, Tell):
+            uid = tell_id(pid, new, e.key)
+            w.texts += [o for o in (outgoing(line, rid, e.key, e.fields, now, uid, member=pid, d=d) for rid in e.to)
+                        if o]
+        elif isinstance(e, StandDown):
+            reached, w.cancel = _stand_down_split(deliveries or {})
+            uid = f"{pid}-{old.tid}-sd"
+            w.texts += [o for o in (outgoing(line, rid, "standdown", {"alert_at": e.alert_at}, now, uid, member=pid,
+                                             d=d) for rid in reached) if o]
+    return w
 
 
 # Timer transactions ---------------------------------------------------------
@@ -42,48 +81,30 @@ def timer_event(line: Line, pid: str, event, now: float, in_worker: bool = False
         if member_only:
             # A REMOVE committed after this WATCH fails this transaction, which then finds no member;
             # one committed before it is seen here. Either way no non-member is left with a new timer.
-            pipe.watch(Keys.members)
-            if not pipe.sismember(Keys.members, pid):
+            if not store.watch_member(pipe, pid):
                 pipe.multi()
                 result.update(replies=[Reply("stranger")], alerts=[], timer=timer)
                 return
         new, effects = event(timer, people)
-        texts: list[Outgoing] = []
-        alerts = [e for e in effects if isinstance(e, Alert)]
-        cancel: list[str] = []
-        for e in effects:
-            if isinstance(e, Tell):
-                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
-                for rid in e.to:
-                    o = outgoing(line, rid, e.key, e.fields, now, uid, member=pid)
-                    if o:
-                        texts.append(o)
-            elif isinstance(e, StandDown):
-                reached, cancel = _stand_down_split(deliveries)
-                uid = f"{pid}-{timer.tid}-sd"
-                for rid in reached:
-                    o = outgoing(line, rid, "standdown", {"alert_at": e.alert_at}, now, uid, member=pid)
-                    if o:
-                        texts.append(o)
+        w = interpret(line, pid, timer, new, effects, now, deliveries)
         pipe.multi()
         if new is not None and new is not timer:
             store.write_timer(pipe, pid, new, now)
             schedule_tick(line, pipe, pid, new)
         if deliveries and timer.live and not (new is not None and new.live and new.tid == timer.tid):
-            # The alarm is over: cancel sends not yet claimed, and refuse any later claim.
-            dkey = Keys.deliveries.format(pid=pid, tid=timer.tid)
-            pipe.hset(dkey, mapping={"ended": repr(now), **{f: "cancelled" for f in cancel}})
+            store.end_deliveries(pipe, pid, timer.tid, now, w.cancel)
         if new is not None and not new.live:
-            for rid in new.alerted:
-                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+            store.unalert(pipe, pid, new.alerted)
         if timer is not None and new is not None and timer.tid != new.tid:
-            for rid in timer.alerted:
-                pipe.srem(Keys.alerted_for.format(pid=rid), pid)
-        for a in alerts:
-            record_round(line, pipe, pid, new, a, now, queue_job=not in_worker)
-        enqueue_texts(line, texts, pipe)
+            store.unalert(pipe, pid, timer.alerted)
+        for a, commands in w.rounds:
+            for cmd in commands:
+                pipe.execute_command(*cmd)
+            if not in_worker:  # a worker sends the round itself; if it dies first, the sweep finds it pending
+                queue_round(line, pid, new.tid, a.round, round_job_id(pid, new.tid, a.round), pipe)
+        enqueue_texts(line, w.texts, pipe)
         result["replies"] = [e for e in effects if isinstance(e, Reply)]
-        result["alerts"] = [(new.tid, a.round) for a in alerts]
+        result["alerts"] = [(new.tid, a.round) for a, _ in w.rounds]
         result["timer"] = new
 
     store.transact(pid, txn)
@@ -94,9 +115,9 @@ def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]
     """Who must hear the stand-down (an alert reached or is reaching them) and which sends to cancel."""
     reached, cancel = [], []
     for f, status in deliveries.items():
-        if ":" not in f or f.startswith("r"):
+        rid = recipient_of(f)
+        if rid is None:
             continue
-        rid = f.split(":", 1)[1]
         if status == "pending":
             cancel.append(f)
         elif status.startswith(("sending", "sent", "delivered")):
@@ -104,33 +125,11 @@ def _stand_down_split(deliveries: dict[str, str]) -> tuple[list[str], list[str]]
     return list(dict.fromkeys(reached)), cancel
 
 
-def record_round(line: Line, pipe, pid: str, t: session.Timer, a: Alert, now: float, queue_job: bool = True) -> None:
-    """Record one round: the spec to render and one pending delivery per recipient, then queue its job.
-
-    A worker sends the round itself (queue_job False); if it dies first, the sweep finds the round pending.
-    """
-    for cmd in round_commands(line.store, pid, t, a, now):
-        pipe.execute_command(*cmd)
-    if not queue_job:
-        return
-    queue_round(line, pid, t.tid, a.round, round_job_id(pid, t.tid, a.round), pipe)
-
-
 def round_commands(store, pid: str, t: session.Timer, a: Alert, now: float) -> list[list]:
     """The writes that record a round: its spec (sealed: it holds the note), one pending delivery per
     recipient, the alerted index."""
-    dkey = Keys.deliveries.format(pid=pid, tid=t.tid)
     spec = {"key": a.key, "fields": a.fields, "last_to": list(a.last_to), "at": now}
-    hset = ["HSET", dkey, f"r{a.round}", store.sealer.seal(json.dumps(spec), "round")]
-    for rid in a.to:
-        hset += [f"{a.round}:{rid}", "pending"]
-    # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
-    return [hset, ["EXPIRE", dkey, 14 * DAY]] + [cmd for rid in a.to for cmd in (
-        ["SADD", Keys.alerted_for.format(pid=rid), pid], ["EXPIRE", Keys.alerted_for.format(pid=rid), 14 * DAY])]
-
-
-def _rid(field_name: str) -> str:
-    return field_name.split(":", 1)[1]
+    return store.round_commands(pid, t.tid, a.round, store.sealer.seal(json.dumps(spec), "round"), a.to)
 
 
 def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: float) -> None:
@@ -143,9 +142,10 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
         if timer is None or timer.tid != tid or timer.status != session.ALERTING or "ended" in deliveries:
             pipe.multi()
             return
-        in_round = {_rid(f) for f in deliveries if f.startswith(f"{rnd}:")}
+        in_round = {recipient_of(f) for f in deliveries if recipient_of(f) and round_of(f) == rnd}
         extra = [o for o in orgs if o not in in_round]
-        unreachable = {_rid(f) for f, v in deliveries.items() if v.startswith("failed") and ":" in f} | set(failed)
+        unreachable = {recipient_of(f) for f, v in deliveries.items() if v.startswith("failed") and recipient_of(f)}
+        unreachable |= set(failed)
         texts = []
         if not timer.covert:
             uid = f"und-{pid}-{tid}-{rnd}-" + hashlib.sha1(",".join(sorted(failed)).encode()).hexdigest()[:10]
@@ -159,13 +159,9 @@ def escalate(line: Line, pid: str, tid: int, rnd: int, failed: list[str], now: f
             texts = [o] if o else []
         pipe.multi()
         if extra:
-            dkey = Keys.deliveries.format(pid=pid, tid=tid)
-            pipe.hset(dkey, mapping={f"{rnd}:{o}": "pending" for o in extra})
+            store.add_recipients(pipe, pid, tid, rnd, extra)
             new = replace(timer, alerted=tuple(dict.fromkeys(timer.alerted + tuple(extra))))
             store.write_timer(pipe, pid, new, now)
-            for o in extra:
-                pipe.sadd(Keys.alerted_for.format(pid=o), pid)
-                pipe.expire(Keys.alerted_for.format(pid=o), 14 * DAY)
             queue_round(line, pid, tid, rnd, f"{round_job_id(pid, tid, rnd)}-x{len(in_round)}", pipe)
         enqueue_texts(line, texts, pipe)
 
@@ -177,12 +173,11 @@ def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str
 
     With the recipient's number (to), any text's failure or delivery also tells whether they can be reached.
     """
-    raw = line.redis.get(Keys.sid_ref.format(sid=sid))
-    ref = json.loads(raw) if raw else {}
+    ref = line.store.sid_ref(sid)
     # The member of an alarm or TEST is told of this failure by that path; others by on_delivery.
-    told = {ref.get("pid"), ref.get("member")} - {None}
+    told = {(ref or {}).get("pid"), (ref or {}).get("member")} - {None}
     on_delivery(line, to, status, error, now, skip=told)
-    if not raw:
+    if ref is None:
         return
     failed = status in ("undelivered", "failed")
     if ref.get("kind") == "alert":
@@ -193,10 +188,10 @@ def on_status(line: Line, sid: str, status: str, error: str, now: float, to: str
         if failed and current.startswith("delivered"):
             return  # a delivered alert stays delivered: a late or replayed failure cannot undo it
         if failed:
-            line.store.mark_delivery(pid, tid, f, f"failed:{error or status}")
-            escalate(line, pid, tid, int(f.split(":", 1)[0]), [_rid(f)], now)
+            line.store.mark_delivery(pid, tid, f, failed_as(error or status))
+            escalate(line, pid, tid, round_of(f), [recipient_of(f)], now)
         elif status == "delivered":
-            line.store.mark_delivery(pid, tid, f, f"delivered:{sid}")
+            line.store.mark_delivery(pid, tid, f, delivered_as(sid))
     elif ref.get("kind") == "test" and failed:
         member, rid = ref["member"], ref["rid"]
         o = outgoing(line, member, "test_undelivered", {"name": display_name(line, rid, member)}, now,
@@ -209,9 +204,9 @@ def reach(line: Line, pid: str, t: session.Timer) -> tuple[list[str], list[str]]
     """Names an alarm reached, and names it could not reach."""
     reached, missed = {}, {}
     for f, v in line.store.deliveries(pid, t.tid).items():
-        if ":" not in f or f.startswith("r"):
+        rid = recipient_of(f)
+        if rid is None:
             continue
-        rid = _rid(f)
         if v.startswith("failed"):
             missed[rid] = True
         elif v.startswith(("sent", "delivered")):
@@ -219,5 +214,3 @@ def reach(line: Line, pid: str, t: session.Timer) -> tuple[list[str], list[str]]
     names = lambda ids: [display_name(line, r, pid) for r in ids]  # noqa: E731
     return names(r for r in reached if r not in missed), names(missed)
 
-
-# Inbound --------------------------------------------------------------------

@@ -19,13 +19,13 @@ from collections import deque
 from typing import NamedTuple
 
 from . import messages, session
-from .alarms import escalate, on_status, round_commands
+from .alarms import escalate, interpret, on_status
 from .phones import mask
 from .queues import HANDOFF_SECONDS, schedule_due
-from .rendering import Directory, outgoing, text_fields
+from .rendering import Directory, text_fields
 from .sending import open_texts, seal_text, send_once
-from .session import Alert, People, Tell
-from .store import DAY, Keys, decode_timer
+from .session import People
+from .store import DAY, Keys, decode_timer, delivery_field
 from .transport import ALERT, OPTED_OUT
 
 log = logging.getLogger(__name__)
@@ -84,25 +84,21 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         if new is t:
             continue
         cmds, rounds, texts, ready = store.timer_commands(pid, new, at), [], 0, []
-        for e in effects:
-            if isinstance(e, Alert):
-                cmds += round_commands(store, pid, new, e, at)
-                rounds.append((pid, new.tid, e.round))
-                for rid in e.to if until is not None else ():
-                    person = d.person(rid)
-                    number, lang = person.get("number"), person.get("lang", "en")
-                    if not number or d.opted_out(number):
-                        continue  # the sender finds it so and hands it on
-                    body = alert_body(line, pid, rid, lang, e.key, e.last_to, e.fields, at, d)
-                    ready.append((pid, new.tid, e.round, f"{e.round}:{rid}", number, store.number_hash(number),
-                                  body))
-            elif isinstance(e, Tell):
-                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
-                for rid in e.to:
-                    o = outgoing(line, rid, e.key, e.fields, at, uid, member=pid, d=d)
-                    if o:
-                        cmds.append(["HSET", Keys.outbox, o.id, seal_text(line, o)["s"]])
-                        texts += 1
+        w = interpret(line, pid, t, new, effects, at, d=d)
+        for e, commands in w.rounds:
+            cmds += commands
+            rounds.append((pid, new.tid, e.round))
+            for rid in e.to if until is not None else ():
+                person = d.person(rid)
+                number, lang = person.get("number"), person.get("lang", "en")
+                if not number or d.opted_out(number):
+                    continue  # the sender finds it so and hands it on
+                body = alert_body(line, pid, rid, lang, e.key, e.last_to, e.fields, at, d)
+                ready.append((pid, new.tid, e.round, delivery_field(e.round, rid), number, store.number_hash(number),
+                              body))
+        for o in w.texts:
+            cmds.append(["HSET", Keys.outbox, o.id, seal_text(line, o)["s"]])
+            texts += 1
         plans.append(Plan(pid, rec, t.next_at, json.dumps(cmds), rounds, texts,
                           new.next_at if new.live else None, ready))
     return plans

@@ -130,7 +130,7 @@ def alerts() -> None:
 @reports.command("export")
 def reports_export() -> None:
     """CSV on stdout of approved reports that still count: ids, dates, categories, redacted text."""
-    from .network import export_csv
+    from .reports import export_csv
 
     export_csv(_line(), sys.stdout)
 

@@ -11,7 +11,6 @@ when it takes it, it is up again and the line goes back to it.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,7 +20,7 @@ from .android import AndroidTransport
 from .notices import enqueue_texts
 from .queues import queue_round, round_job_id
 from .rendering import outgoing
-from .store import DAY, Keys
+from .store import DAY, round_of
 from .transport import ALERT, TEXT, SendError, Transport, TwilioTransport
 
 log = logging.getLogger(__name__)
@@ -284,15 +283,14 @@ def filtered(line, name: str, sid: str, error: str) -> bool:
     transport = line.transport
     if str(error) not in FILTERED_CODES or not isinstance(transport, Failover) or len(transport.order) < 2:
         return False
-    raw = line.redis.get(Keys.sid_ref.format(sid=sid))
-    ref = json.loads(raw) if raw else {}
+    ref = line.store.sid_ref(sid) or {}
     if ref.get("kind") != "alert":
         return False  # filtering on an alert is what counts: one notice filtered is not the line's outage
     transport.mark_down(name, f"carriers filter its texts ({error})", FILTERED_PROBE_SECONDS)
     pid, tid, f = ref["pid"], ref["tid"], ref["field"]
     if not line.store.deliveries(pid, tid).get(f, "").startswith("sent"):
         return False
-    rnd = int(f.split(":", 1)[0])
+    rnd = round_of(f)
     # Pending again, then its round's job; if this process dies in between, the sweep sends what is pending.
     line.store.mark_delivery(pid, tid, f, "pending")
     queue_round(line, pid, tid, rnd, f"{round_job_id(pid, tid, rnd)}-f{sid[-12:]}")

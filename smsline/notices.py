@@ -5,7 +5,7 @@ from .line import DEFAULT, Line
 from .queues import SEND_TEXTS, send_retry
 from .rendering import Outgoing
 from .sending import seal_text
-from .store import DAY, Keys
+from .store import DAY
 
 
 def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEFAULT) -> None:
@@ -19,7 +19,7 @@ def enqueue_texts(line: Line, texts: list[Outgoing], pipe=None, queue: str = DEF
     stored = [seal_text(line, t) for t in texts]
     target = pipe if pipe is not None else line.redis.pipeline(transaction=False)
     for s in stored:
-        target.set(Keys.message.format(mid=s["id"]), s["s"], ex=2 * DAY)
+        line.store.keep_message(target, s["id"], s["s"])
     if pipe is None:
         target.execute()
     # The job carries message ids only: a failed job kept by RQ holds no number and no text.

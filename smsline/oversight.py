@@ -8,7 +8,6 @@ from .handlers.context import Ctx
 from .phones import mask
 from .reachability import buddy_label
 from .rendering import display_name, fmt_time
-from .store import Keys
 
 STATUS_NAMES_MAX = 60  # characters of unreachable buddies' names STATUS spends before it gives a count
 LIST_ALL_UP_TO = 12  # MEMBERS names everyone up to this many members, else only those flagged
@@ -45,10 +44,7 @@ def roster(line) -> list[MemberRow]:
     store = line.store
     pids = store.members()
     organizers = set(store.organizers())
-    with store.r.pipeline(transaction=False) as pipe:
-        for p in pids:
-            pipe.hgetall(Keys.person.format(pid=p))
-        people = [{k.decode(): v.decode() for k, v in raw.items()} for raw in pipe.execute()]
+    people, _ = store.people_and_links(pids)
     confirmed = {p: store.confirmed_buddies(p) for p in pids}
     lost = store.unreachable({b for bs in confirmed.values() for b in bs})
     rows = []

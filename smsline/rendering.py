@@ -6,14 +6,12 @@ opt-outs), once per batch through a Directory, then rendered from the catalog (m
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from . import messages
 from .line import Line
 from .phones import mask
-from .store import Keys
 
 # Names that are words of neither English nor Spanish (and read the same in both); aliases given before
 # are stored with the person, so they keep working.
@@ -57,23 +55,12 @@ class Directory:
         links = [m for m in dict.fromkeys(links) if m not in self._links]
         if not pids and not links:
             return
-        with self.store.r.pipeline(transaction=False) as pipe:
-            for p in pids:
-                pipe.hgetall(Keys.person.format(pid=p))
-            for m in links:
-                pipe.hgetall(Keys.buddies.format(pid=m))
-            out = pipe.execute()
-        for p, raw in zip(pids, out[:len(pids)]):
-            self._people[p] = {k.decode(): v.decode() for k, v in raw.items()}
-        for m, raw in zip(links, out[len(pids):]):
-            self._links[m] = {k.decode(): json.loads(v) for k, v in raw.items()}
+        people, linked = self.store.people_and_links(pids, links)
+        self._people.update(zip(pids, people))
+        self._links.update(zip(links, linked))
         numbers = [n for n in (self._people[p].get("number") for p in pids) if n and n not in self._optout]
         if numbers:
-            with self.store.r.pipeline(transaction=False) as pipe:
-                for n in numbers:
-                    pipe.sismember(Keys.optout, self.store.number_hash(n))
-                for n, flag in zip(numbers, pipe.execute()):
-                    self._optout[n] = bool(flag)
+            self._optout.update(zip(numbers, self.store.opted_out_many(numbers)))
 
     def person(self, pid: str) -> dict:
         if pid not in self._people:

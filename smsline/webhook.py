@@ -13,7 +13,7 @@ from . import alarms, android, gateways, simulator
 from .commands import parse
 from .handlers import inbound as texts
 from .phones import mask, normalize
-from .store import DAY, Keys
+from .store import DAY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -116,7 +116,7 @@ def android_event():
         return Response("", status=204)
     status = android.status_of(kind)
     sid = str(payload.get("messageId") or "")[:64]
-    if status and sid and line.redis.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=3 * DAY):
+    if status and sid and line.store.first_android_event(eid):
         record = {"status": status, "error": str(payload.get("reason") or "")[:60], "at": time.time()}
         if not line.store.record_status(sid, status, record, ttl=2 * DAY):
             return Response("", status=204)
@@ -132,8 +132,8 @@ def healthz():
     problems = []
     try:
         line.redis.ping()
-        beat = line.redis.get(Keys.heartbeat)
-        age = line.now() - float(beat) if beat else None
+        beat = line.store.heartbeat()
+        age = line.now() - beat if beat is not None else None
         if age is None or age > line.settings.heartbeat_stale_seconds:
             problems.append("worker: no heartbeat from a worker running the scheduler"
                             + ("" if age is None else f" for {int(age)} s"))

@@ -5,7 +5,7 @@ import logging
 
 from .. import messages, session
 from ..alarms import timer_event
-from ..network import reports_for
+from ..reports import reports_for
 from ..notices import enqueue_texts
 from ..phones import mask
 from ..reachability import buddy_back, buddy_lost

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from ..notices import enqueue_texts
 from ..rendering import display_name, generated_alias, outgoing
-from ..store import LAPSED_TTL, Keys
+from ..store import LAPSED_TTL
 from .context import Ctx
 from .standing import h_stranger, has_invites, invite_label, pending_invites
 from .talk import h_unknown
@@ -15,7 +15,7 @@ def h_join(ctx: Ctx) -> None:
     if not ctx.pid:
         h_stranger(ctx)
         return
-    inv = ctx.store.invitation(Keys.member_invite, ctx.pid)
+    inv = ctx.store.invitation("member", ctx.pid)
     if ctx.is_member:
         ctx.reply("help")
         return
@@ -30,7 +30,7 @@ def h_join(ctx: Ctx) -> None:
 
 def _join(ctx: Ctx, inv: dict) -> None:
     store = ctx.store
-    if not store.accept_invite(Keys.member_invite, ctx.pid, now=ctx.now):
+    if not store.accept_invite("member", ctx.pid, now=ctx.now):
         _invitation_gone(ctx)  # an organizer's REMOVE cancelled it since it was read
         return
     alias = inv.get("alias") or ctx.person.get("alias")
@@ -70,7 +70,7 @@ def h_yes(ctx: Ctx) -> None:
         return
     kind, who = pending[(choice or 1) - 1]
     if kind == "member":
-        _join(ctx, ctx.store.invitation(Keys.member_invite, ctx.pid))
+        _join(ctx, ctx.store.invitation("member", ctx.pid))
     elif kind == "organizer":
         _accept_organizer(ctx)
     else:
@@ -85,7 +85,7 @@ def h_yes(ctx: Ctx) -> None:
 
 def _accept_organizer(ctx: Ctx) -> None:
     store = ctx.store
-    if not store.accept_invite(Keys.organizer_invite, ctx.pid, organizer=True, now=ctx.now):
+    if not store.accept_invite("organizer", ctx.pid, organizer=True, now=ctx.now):
         _invitation_gone(ctx)
         return
     if not ctx.person.get("alias"):
@@ -125,6 +125,6 @@ def h_no(ctx: Ctx) -> None:
         if o:
             enqueue_texts(ctx.line, [o])
     else:
-        ctx.line.redis.delete((Keys.member_invite if kind == "member" else Keys.organizer_invite).format(pid=ctx.pid))
+        ctx.store.drop_invitation(kind, ctx.pid)
     store.settle(ctx.pid, LAPSED_TTL, ctx.number)  # a declined record lapses unless it is kept for another link
     ctx.reply("buddy_no")

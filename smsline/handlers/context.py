@@ -8,7 +8,7 @@ from ..commands import Command
 from ..line import Line
 from ..rendering import fmt_time
 from ..session import Reply
-from ..store import Keys, Sender
+from ..store import Sender
 
 
 @dataclass
@@ -57,10 +57,7 @@ class Ctx:
             if not self.pid:
                 self._roles = (False, False)
             else:
-                with self.store.r.pipeline(transaction=False) as pipe:
-                    pipe.sismember(Keys.members, self.pid)
-                    pipe.sismember(Keys.organizers, self.pid)
-                    self._roles = tuple(bool(x) for x in pipe.execute())
+                self._roles = self.store.roles(self.pid)
         return self._roles
 
     def forget_roles(self) -> None:

@@ -9,7 +9,7 @@ from ..line import Line
 from ..notices import enqueue_texts
 from ..phones import mask, normalize
 from ..rendering import Outgoing, outgoing, text_fields
-from ..store import DAY, LAPSED_TTL, Keys
+from ..store import DAY, LAPSED_TTL
 from .context import Ctx
 from .standing import lang_chosen
 
@@ -94,7 +94,7 @@ def h_add(ctx: Ctx) -> None:
     if pid and store.is_member(pid):
         ctx.reply("add_already", number=mask(number))
         return
-    left = store.invite_left(Keys.member_invite, pid) if pid else 0
+    left = store.invite_left("member", pid) if pid else 0
     if left:
         _reply_waiting(ctx, number, left)
         return
@@ -102,7 +102,7 @@ def h_add(ctx: Ctx) -> None:
         return
     alias = _alias(ctx.cmd.text)
     pid = store.ensure_person(number)
-    left = store.invite(Keys.member_invite, pid, ctx.pid, ctx.now, alias=alias)
+    left = store.invite("member", pid, ctx.pid, ctx.now, alias=alias)
     if left:
         _reply_waiting(ctx, number, left)  # a concurrent ADD of the same number invited first
         return
@@ -169,14 +169,14 @@ def h_organizer(ctx: Ctx) -> None:
         return
     store = ctx.store
     pid = store.pid_for(number)
-    left = store.invite_left(Keys.organizer_invite, pid) if pid else 0
+    left = store.invite_left("organizer", pid) if pid else 0
     if left:
         _reply_waiting(ctx, number, left)
         return
     if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
     pid = store.ensure_person(number)
-    left = store.invite(Keys.organizer_invite, pid, ctx.pid, ctx.now)
+    left = store.invite("organizer", pid, ctx.pid, ctx.now)
     if left:
         _reply_waiting(ctx, number, left)
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..network import h_approve, h_broadcast, h_card, h_check, h_reject, h_report, h_reports, h_rights
+from ..reports import h_approve, h_broadcast, h_card, h_check, h_reject, h_report, h_reports, h_rights
 from ..oversight import h_alerts, h_members
 from .account import h_lang, h_optin, h_optout, h_wipe
 from .answers import h_join, h_no, h_yes

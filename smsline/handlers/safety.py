@@ -7,7 +7,6 @@ from ..notices import enqueue_texts
 from ..phones import mask, normalize
 from ..rendering import display_name, outgoing
 from ..session import Reply
-from ..store import Keys
 from .context import Ctx
 from .standing import cover
 from .timers import start_end
@@ -109,7 +108,7 @@ def _set_word(ctx: Ctx, kind: str) -> None:
         ctx.reply("word_needs_safe")
         return
     if word.upper() == "OFF":
-        ctx.store.r.hdel(Keys.person.format(pid=ctx.pid), f"{kind}_salt", f"{kind}_hash")
+        ctx.store.drop_fields(ctx.pid, f"{kind}_salt", f"{kind}_hash")
         ctx.reply("word_off")
         return
     problem = covert.word_problem(word)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from .. import session
 from ..commands import Command
 from ..rendering import display_name
-from ..store import DAY, Keys
 from .context import Ctx
 
 
@@ -28,8 +27,7 @@ def h_stranger(ctx: Ctx) -> None:
 
     Callers reach this only for a number with no record or no invitation, so there is nothing to accept.
     """
-    h = ctx.store.number_hash(ctx.number)
-    if ctx.line.redis.set(Keys.stranger.format(h=h), 1, nx=True, ex=DAY):
+    if ctx.store.first_stranger_reply(ctx.number):
         ctx.reply("stranger")
 
 
@@ -73,9 +71,9 @@ def pending_invites(ctx: Ctx) -> list[tuple[str, str]]:
     out = []
     store = ctx.store
     store.lapse_buddy_invites(ctx.now)
-    if not store.is_member(ctx.pid) and store.invitation(Keys.member_invite, ctx.pid):
+    if not store.is_member(ctx.pid) and store.invitation("member", ctx.pid):
         out.append(("member", ""))
-    if not store.is_organizer(ctx.pid) and store.invitation(Keys.organizer_invite, ctx.pid):
+    if not store.is_organizer(ctx.pid) and store.invitation("organizer", ctx.pid):
         out.append(("organizer", ""))
     for member, status in sorted(store.buddy_of(ctx.pid).items()):
         if status == "pending":
