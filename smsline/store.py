@@ -461,6 +461,12 @@ class Store:
         beat = self.r.get(Keys.heartbeat)
         return float(beat) if beat else None
 
+    def note_outage(self, down: bool) -> bool:
+        """Mark the workers down (or up again); True only when that changes the mark."""
+        if down:
+            return bool(self.r.set(Keys.outage_notice, "1", nx=True, ex=30 * DAY))
+        return bool(self.r.delete(Keys.outage_notice))
+
     def keep_message(self, pipe, mid: str, sealed: str, ttl: int = 2 * DAY) -> None:
         """A text waiting for its send job, sealed (see sending.seal_text)."""
         pipe.set(Keys.message.format(mid=mid), sealed, ex=ttl)
