@@ -22,6 +22,7 @@ LAYERS = [
     ("alarms", {"alarms", "batch"}),
     ("handlers", {"handlers", "handlers.context", "handlers.registry", "handlers.standing", "handlers.timers", "handlers.talk",
                   "handlers.people", "handlers.answers", "handlers.account", "handlers.safety", "handlers.inbound",
+                  "handlers.reports",
                   "reports", "oversight"}),
     ("web", {"webhook", "simulator", "monitor"}),
     ("wiring", {"bootstrap", "jobs", "cli", "gateway_cli", "server", "run", "", "worker"}),
