@@ -1,26 +1,12 @@
-"""What organizers see: MEMBERS, ALERTS and the CLI's lists (buddies the line cannot reach: reachability)."""
+"""What organizers see: the members with their buddies, the open alerts, the running timers (for MEMBERS,
+ALERTS and the CLI's lists)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from . import session
-from .handlers.context import Ctx
 from .phones import mask
-from .reachability import buddy_label
-from .rendering import display_name, fmt_time
-
-STATUS_NAMES_MAX = 60  # characters of unreachable buddies' names STATUS spends before it gives a count
-LIST_ALL_UP_TO = 12  # MEMBERS names everyone up to this many members, else only those flagged
-
-
-def unreachable_part(ctx: Ctx) -> str:
-    """For STATUS: the member's buddies who cannot be reached, or nothing."""
-    lost = ctx.store.unreachable_buddies(ctx.pid)
-    if not lost:
-        return ""
-    part = ctx.part("part_unreachable", names=", ".join(buddy_label(link, number) for _, link, number in lost))
-    # Short enough that a long note, not this, is what gets shortened to fit one text.
-    return part if len(part) <= STATUS_NAMES_MAX else ctx.part("part_unreachable_many", count=len(lost))
+from .rendering import display_name
 
 
 # Organizer views ---------------------------------------------------------------
@@ -98,46 +84,3 @@ def running_timers(line) -> list[tuple[str, str, session.Timer]]:
             out.append((person.get("alias", ""), person.get("number", ""), t))
     out.sort(key=lambda x: x[2].ends_at)
     return out
-
-
-# SMS commands ------------------------------------------------------------------
-
-def h_members(ctx: Ctx) -> None:
-    """MEMBERS: how many, who has no confirmed buddy, who has one texts cannot reach; everyone when few."""
-    rows = roster(ctx.line)
-    org = ctx.part("part_org")
-    entry = lambda r: r.label + (org if r.organizer else "")  # noqa: E731
-    nobuddy = [r for r in rows if not r.buddies]
-    unreachable = [r for r in rows if r.unreachable]
-    parts = ""
-    if nobuddy:
-        parts += ctx.part("part_no_buddy", list=", ".join(entry(r) for r in nobuddy))
-    if unreachable:
-        parts += ctx.part("part_buddy_unreachable", list=", ".join(entry(r) for r in unreachable))
-    if rows and not parts:
-        parts = ctx.part("part_all_covered")
-    everyone = ctx.part("part_all", list=", ".join(entry(r) for r in rows)) if len(rows) <= LIST_ALL_UP_TO else ""
-    ctx.reply("members_summary", count=len(rows), flags_part=parts, list_part=everyone)
-
-
-def h_alerts(ctx: Ctx) -> None:
-    """ALERTS: every open alarm, whose, since when and how long, and who said ACK."""
-    alerts = open_alerts(ctx.line, ctx.now, exclude=ctx.pid)
-    if not alerts:
-        ctx.reply("alerts_none")
-        return
-    entries = []
-    for a in alerts:
-        fields = {"member": a.name, "number": mask(a.number), "minutes": a.minutes,
-                  "alert_at": _time(ctx, a.since)}
-        if a.acked_by:
-            entries.append(ctx.part("part_open_acked", by=a.acked_by, **fields))
-        else:
-            entries.append(ctx.part("part_open_waiting", **fields))
-        if a.covert:  # the phone may be in someone else's hands: a text to it could give the member away
-            entries.append(ctx.part("part_open_silent"))
-    ctx.reply("alerts_list", count=len(alerts), list="".join(entries))
-
-
-def _time(ctx: Ctx, ts: float) -> str:
-    return fmt_time(ctx.line, ts, ctx.now, ctx.lang)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..oversight import h_alerts, h_members
 from .account import h_lang, h_optin, h_optout, h_wipe
 from .answers import h_join, h_no, h_yes
 from .context import Ctx
+from .organizers import h_alerts, h_members
 from .people import h_add, h_buddies, h_buddy, h_name, h_organizer, h_remove, h_unbuddy
 from .reports import h_approve, h_broadcast, h_card, h_check, h_reject, h_report, h_reports, h_rights
 from .safety import h_duress, h_safeword, h_test, last_buddy

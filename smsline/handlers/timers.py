@@ -5,10 +5,23 @@ from datetime import datetime, timedelta
 
 from .. import session
 from ..alarms import reach, timer_event
-from ..oversight import unreachable_part
+from ..reachability import buddy_label
 from ..rendering import acker_name
 from .context import Ctx
 from .standing import cover
+
+
+STATUS_NAMES_MAX = 60  # characters of unreachable buddies' names STATUS spends before it gives a count
+
+
+def unreachable_part(ctx: Ctx) -> str:
+    """For STATUS: the member's buddies who cannot be reached, or nothing."""
+    lost = ctx.store.unreachable_buddies(ctx.pid)
+    if not lost:
+        return ""
+    part = ctx.part("part_unreachable", names=", ".join(buddy_label(link, number) for _, link, number in lost))
+    # Short enough that a long note, not this, is what gets shortened to fit one text.
+    return part if len(part) <= STATUS_NAMES_MAX else ctx.part("part_unreachable_many", count=len(lost))
 
 
 def ack_part(ctx: Ctx, t: session.Timer) -> str:
