@@ -9,7 +9,7 @@ from the other members (STATUS, HELP, BUDDIES, paced at --rate texts/s over
 - quiet: nobody floods;
 - held flood: one member posts --flood signed texts (BUDDIES, CHECK, NAME,
   gibberish) as fast as --flood-clients connections allow. Past the per-number
-  limit (service.FLOOD_PER_MINUTE a minute) these are held back: one short
+  limit (handlers.inbound.FLOOD_PER_MINUTE a minute) these are held back: one short
   reply, then nothing, without running their handlers;
 - exempt flood: another member posts --flood texts of `OK`, which the limit
   never holds back, so each runs in full: what every flood text cost before
@@ -156,7 +156,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     stop_cleanly_on_sigterm()
     tree = use_tree(args.tree)
-    from smsline import service  # the measured tree's
+    try:  # the measured tree's
+        from smsline.handlers import inbound  # noqa: F401
+    except ImportError:  # a tree from before the handlers package
+        from smsline import service  # noqa: F401
 
     procs = harness()
     total = args.members + 2  # two more members flood

@@ -12,7 +12,9 @@ import logging
 import time
 from concurrent.futures import Future
 
+from .notices import enqueue_texts
 from .phones import mask
+from .rendering import Outgoing
 from .transport import ALERT, BULK, TEXT, LoopTransport, SendError, _never_sent
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def sign(key: str, body: bytes, timestamp: str) -> str:
 
 
 def status_of(event: str) -> str:
-    """The Twilio status an event means, so both go through the same rules (service.on_status)."""
+    """The Twilio status an event means, so both go through the same rules (alarms.on_status)."""
     return {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}.get(event, "")
 
 
@@ -61,8 +63,6 @@ def reply(line, eid: str, number: str, replies: list[str]) -> None:
     """Send the replies to a text the phone received back through the phone (there is no TwiML here).
 
     Their ids come from the event's, so a redelivered event never sends them twice."""
-    from .service import Outgoing, enqueue_texts
-
     enqueue_texts(line, [Outgoing(id=f"rep-{eid}-{i}", to=number, body=body, via="android")
                          for i, body in enumerate(replies)])
 

@@ -15,9 +15,13 @@ import json
 import logging
 from typing import NamedTuple
 
-from . import session
-from .session import Alert, People, Tell
-from .store import DAY, Keys, decode_timer
+from . import messages, session
+from .alarms import interpret
+from .queues import schedule_due
+from .rendering import Directory, text_fields
+from .sending import open_texts, seal_text, send_once
+from .session import People
+from .store import DAY, Keys, decode_timer, delivery_field
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +55,6 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
     Preparing early, the alerts are rendered too, so that at the due moment only
     the writes and the sends are left.
     """
-    from .sending import seal_text
-    from .service import Directory, outgoing, round_commands
-
     store, r = line.store, line.redis
     horizon = now if until is None else until
     with r.pipeline(transaction=False) as pipe:
@@ -78,25 +79,21 @@ def decide(line, pids: list[str], now: float, until: float | None = None) -> lis
         if new is t:
             continue
         cmds, rounds, texts, ready = store.timer_commands(pid, new, at), [], 0, []
-        for e in effects:
-            if isinstance(e, Alert):
-                cmds += round_commands(store, pid, new, e, at)
-                rounds.append((pid, new.tid, e.round))
-                for rid in e.to if until is not None else ():
-                    person = d.person(rid)
-                    number, lang = person.get("number"), person.get("lang", "en")
-                    if not number or d.opted_out(number):
-                        continue  # the sender finds it so and hands it on
-                    body = alert_body(line, pid, rid, lang, e.key, e.last_to, e.fields, at, d)
-                    ready.append((pid, new.tid, e.round, f"{e.round}:{rid}", number, store.number_hash(number),
-                                  body))
-            elif isinstance(e, Tell):
-                uid = f"{pid}-{new.tid}-{new.version}-{e.key}"
-                for rid in e.to:
-                    o = outgoing(line, rid, e.key, e.fields, at, uid, member=pid, d=d)
-                    if o:
-                        cmds.append(["HSET", Keys.outbox, o.id, seal_text(line, o)["s"]])
-                        texts += 1
+        w = interpret(line, pid, t, new, effects, at, d=d)
+        for e, commands in w.rounds:
+            cmds += commands
+            rounds.append((pid, new.tid, e.round))
+            for rid in e.to if until is not None else ():
+                person = d.person(rid)
+                number, lang = person.get("number"), person.get("lang", "en")
+                if not number or d.opted_out(number):
+                    continue  # the sender finds it so and hands it on
+                body = alert_body(line, pid, rid, lang, e.key, e.last_to, e.fields, at, d)
+                ready.append((pid, new.tid, e.round, delivery_field(e.round, rid), number, store.number_hash(number),
+                              body))
+        for o in w.texts:
+            cmds.append(["HSET", Keys.outbox, o.id, seal_text(line, o)["s"]])
+            texts += 1
         plans.append(Plan(pid, rec, t.next_at, json.dumps(cmds), rounds, texts,
                           new.next_at if new.live else None, ready))
     return plans
@@ -108,9 +105,6 @@ def alert_body(line, pid: str, rid: str, lang: str, key: str, last_to, fields: d
     With a note, the key's *_note twin (where there is one) sends people where the note says; without
     one, nobody is sent "where the note says".
     """
-    from . import messages
-    from .service import text_fields
-
     key = "alert_last" if rid in last_to else key
     if fields.get("note") and f"{key}_note" in messages.EN:
         key = f"{key}_note"
@@ -136,8 +130,6 @@ def commit(line, plans: list[Plan]) -> tuple[list[tuple[str, int, int]], list[st
 
 def _schedule(line, next_ats: list[float]) -> None:
     """One scheduled job per second that any of these timers' next steps falls in."""
-    from .jobs import schedule_due
-
     seconds = {int(at) for at in next_ats}
     if not seconds:
         return
@@ -162,8 +154,6 @@ def drain_outbox(line, limit: int = 2000) -> int:
     """Send the notices batches queued, once each; each leaves the outbox when sent or failed for good.
 
     Returns how many are left for a later drain (not accepted yet, or held by another sender)."""
-    from .sending import open_texts, send_once
-
     items = []
     for k, v in line.redis.hscan_iter(Keys.outbox, count=500):
         items.append({"id": k.decode(), "s": v})

@@ -1,61 +1,27 @@
-"""One place that wires settings, Redis, the store, the transport and the queues.
+"""One place that wires settings, Redis, the store, the transport and the queues into a Line.
 
 Both entry points (the Flask app and worker.py) call build(); RQ jobs reach the
-same wiring through current().
+same wiring through current(). What lower layers must call above themselves is
+handed to them here (Line.on_delivery, the gateways' notices to organizers).
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from redis import Redis
 from rq import Queue
 
 from . import config as config_mod
-from . import transport as transport_mod
+from . import embedded_redis, gateways
+from .line import BULK, DEFAULT, HIGH, QUEUES, SEND, Line  # noqa: F401 (worker.py names the queues from here)
 from .phones import normalize
-from .session import Timing
+from .reachability import on_delivery
+from .rendering import generated_alias
 from .store import Store
+from .transport import LocalTransport
 
 log = logging.getLogger(__name__)
-
-# Alerts and replies go before everything else; bulk texts (broadcasts) last.
-HIGH, DEFAULT, BULK = "smsline-high", "smsline-default", "smsline-bulk"
-# Alert rounds handed to the second worker process, so an alarm wave uses both CPUs.
-SEND = "smsline-send"
-QUEUES = (HIGH, SEND, DEFAULT, BULK)
-
-
-@dataclass
-class Line:
-    settings: config_mod.Settings
-    redis: Redis
-    store: Store
-    transport: object
-    queues: dict
-    clock: object = time.time
-
-    @property
-    def timing(self) -> Timing:
-        s = self.settings
-        return Timing(s.seconds_per_minute, s.reminder_minutes, s.grace_minutes, s.realert_minutes, s.max_rounds)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.settings.timezone)
-        except Exception:
-            return ZoneInfo("UTC")
-
-    def now(self) -> float:
-        return self.clock()
-
-    def status_callback(self) -> str | None:
-        url = self.settings.public_url
-        return f"{url}/sms/status" if url and self.settings.twilio_configured else None
-
 
 _current: Line | None = None
 
@@ -70,8 +36,6 @@ def redis_from(settings) -> Redis:
     Without REDIS_URL, the embedded Redis `make run` started under var/ is used if it is running,
     so `flask --app smsline ...` works beside `make run` with nothing to copy.
     """
-    from . import embedded_redis
-
     url = settings.redis_url or embedded_redis.discover(embedded_redis.VAR_DIR)
     if not url:
         raise NoRedis("REDIS_URL is not set and no embedded Redis is running under var/: "
@@ -99,13 +63,12 @@ def build(settings=None, *, redis=None, transport=None, clock=None) -> Line:
         logging.getLogger(name).setLevel(logging.WARNING)
     settings = config_mod.validate(settings or config_mod.from_env())
     redis = redis if redis is not None else redis_from(settings)
-    transport = transport if transport is not None else transport_mod.build(settings, redis)
+    if transport is None:  # the gateways SMSLINE_GATEWAYS names, or the simulator's log
+        transport = gateways.build(settings, redis) if settings.gateways else LocalTransport(redis)
     queues = {name: Queue(name, connection=redis) for name in QUEUES}
     line = Line(settings, redis, Store(redis, settings.secret_key, settings.secret_key_old), transport, queues,
-                clock or time.time)
-    from .gateways import attach
-
-    attach(line)
+                clock or time.time, on_delivery=on_delivery)
+    gateways.attach(line)
     _current = line
     return line
 
@@ -135,8 +98,6 @@ def add_organizer(line: Line, number: str) -> str:
     pid = line.store.ensure_person(number)
     person = line.store.person(pid)
     if not person.get("alias"):
-        from .service import generated_alias
-
         line.store.set_fields(pid, alias=generated_alias(pid), alias_generated="1")
     line.store.enroll(pid, organizer=True, now=line.now())
     return pid

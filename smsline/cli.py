@@ -101,7 +101,7 @@ def members() -> None:
 def timers() -> None:
     """Running timers: whose, their state, when they end, alert round and who ACKed."""
     from .oversight import running_timers
-    from .service import display_name
+    from .rendering import display_name
 
     line = _line()
     found = running_timers(line)
@@ -130,7 +130,7 @@ def alerts() -> None:
 @reports.command("export")
 def reports_export() -> None:
     """CSV on stdout of approved reports that still count: ids, dates, categories, redacted text."""
-    from .network import export_csv
+    from .reports import export_csv
 
     export_csv(_line(), sys.stdout)
 

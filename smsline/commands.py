@@ -405,11 +405,11 @@ def _courtesy_run(words: list[str]) -> bool:
     )
 
 
-# ---------------------------------------------------------------- handlers
-# Each handler gets the first word as typed (display form) and the rest of the
+# ---------------------------------------------------------------- parsers
+# Each parser gets the first word as typed (display form) and the rest of the
 # text as typed, trimmed; it returns the Command.
 
-Handler = Callable[[str, str], Command]
+Parser = Callable[[str, str], Command]
 
 
 def _start(word: str, rest: str) -> Command:
@@ -436,12 +436,12 @@ def _ok(word: str, rest: str) -> Command:
     return Command(name, text=rest, word=word)
 
 
-def _plain(name: str) -> Handler:
+def _plain(name: str) -> Parser:
     """A command that takes no argument; anything after it is kept in text."""
     return lambda word, rest: Command(name, text=rest, word=word)
 
 
-def _with_text(name: str, *, required: bool = True) -> Handler:
+def _with_text(name: str, *, required: bool = True) -> Parser:
     """A command whose argument is free text kept as typed."""
 
     def handle(word: str, rest: str) -> Command:
@@ -452,7 +452,7 @@ def _with_text(name: str, *, required: bool = True) -> Handler:
     return handle
 
 
-def _with_alias(name: str) -> Handler:
+def _with_alias(name: str) -> Parser:
     def handle(word: str, rest: str) -> Command:
         alias = _arg(rest)
         if not alias:
@@ -462,7 +462,7 @@ def _with_alias(name: str) -> Handler:
     return handle
 
 
-def _with_number(name: str) -> Handler:
+def _with_number(name: str) -> Parser:
     """A command naming a phone number, optionally followed by an alias."""
 
     def handle(word: str, rest: str) -> Command:
@@ -474,7 +474,7 @@ def _with_number(name: str) -> Handler:
     return handle
 
 
-def _with_choice(name: str) -> Handler:
+def _with_choice(name: str) -> Parser:
     """YES 2, JOIN 2: an optional pick among several pending invitations."""
 
     def handle(word: str, rest: str) -> Command:
@@ -538,7 +538,7 @@ def _card(word: str, rest: str) -> Command:
     return Command("CARD", text=text, extra=lang, word=word)
 
 
-HANDLERS: dict[str, Handler] = {
+PARSERS: dict[str, Parser] = {
     "START": _start,
     "INICIO": _start,
     "EMPEZAR": _start,
@@ -662,7 +662,7 @@ def _distress(key: str) -> bool:
     folded = _folded(key)
     if folded in DISTRESS:
         return True
-    if key in HANDLERS or key in OPTOUT_WORDS or len(folded) < 6:
+    if key in PARSERS or key in OPTOUT_WORDS or len(folded) < 6:
         return False
     return bool(difflib.get_close_matches(folded, _DISTRESS_LONG, n=1, cutoff=0.85))
 
@@ -672,8 +672,8 @@ def _folded(key: str) -> str:
     return "".join(c for i, c in enumerate(key) if i == 0 or c != key[i - 1])
 
 
-# Two-word keywords: (first, second) -> handler of the words after them.
-PHRASES: dict[tuple[str, str], Handler] = {
+# Two-word keywords: (first, second) -> parser of the words after them.
+PHRASES: dict[tuple[str, str], Parser] = {
     ("ESTOY", "BIEN"): _ok,
     ("ON", "IT"): _with_choice("ACK"),
     ("YA", "VOY"): _with_choice("ACK"),
@@ -778,10 +778,10 @@ def _parse(text: object) -> Command:
         after = _trim(after)
         command = phrase(word, "" if _only_punctuation(after) else after)
         return replace(command, lang="es") if key in SPANISH_WORDS and command.name != "UNKNOWN" else command
-    handler = HANDLERS.get(key)
-    if handler is None:
+    parser = PARSERS.get(key)
+    if parser is None:
         return _unlisted(body, word, rest)
-    command = handler(word, rest)
+    command = parser(word, rest)
     return replace(command, lang="es") if key in SPANISH_WORDS and command.name != "UNKNOWN" else command
 
 
@@ -796,7 +796,7 @@ def _unlisted(body: str, word: str, rest: str) -> Command:
 
 
 # Keywords a typo may be close to; the carrier opt-out words are never suggested.
-_SUGGESTABLE = sorted(k for k in HANDLERS if k.isalpha() and len(k) >= 3 and k not in SOFT_ACK)
+_SUGGESTABLE = sorted(k for k in PARSERS if k.isalpha() and len(k) >= 3 and k not in SOFT_ACK)
 
 
 def suggest(word: str) -> str | None:
@@ -804,7 +804,7 @@ def suggest(word: str) -> str | None:
     import difflib
 
     w = (word or "").upper()
-    if len(w) < 3 or w in HANDLERS or w in OPTOUT_WORDS:
+    if len(w) < 3 or w in PARSERS or w in OPTOUT_WORDS:
         return None
     close = difflib.get_close_matches(w, _SUGGESTABLE, n=1, cutoff=0.75)
     return close[0] if close else None

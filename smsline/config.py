@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,6 @@ class Settings:
     # Not environment settings: bounds the line keeps.
     heartbeat_stale_seconds: float = 120.0
     twilio_timeout_seconds: float = 10.0
-    extra: dict = field(default_factory=dict)
 
     @property
     def twilio_configured(self) -> bool:

@@ -18,9 +18,7 @@ import logging
 import re
 import secrets
 
-from . import session
 from .commands import parse
-from .store import Keys
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +30,6 @@ MAX_TOKENS = 8
 WORD_RE = re.compile(r"^[a-z0-9\u00e0-\u00ff]{3,30}$")
 # Texts that read as "I'm fine, stop the timer" although they are not OK itself.
 END_WORDS = {"SAFE", "DONE", "HOME", "FINE", "GOOD", "BIEN", "CASA", "LISTA", "TERMINE"}
-# Commands that would end or postpone a running timer (SPEC: "A phone may be in someone else's hands").
-GUARDED = {"OK", "OK_UNCLEAR", "FINE", "EXTEND", "START", "UNBUDDY", "WIPE", "SAFEWORD", "DURESS"}
 CARRIER = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "START", "YES",
            "UNSTOP", "HELP", "INFO"}
 
@@ -118,7 +114,3 @@ class Screen:
                     break
             if self.safe_given and not self.body.strip():
                 self.body = "OK"
-
-
-def is_end_attempt(cmd) -> bool:
-    return cmd.name in GUARDED or (cmd.name == "UNKNOWN" and cmd.word in END_WORDS)

@@ -16,8 +16,12 @@ import threading
 import time
 from concurrent.futures import Future
 
-from .store import DAY
-from .transport import ALERT, TEXT, SendError, Transport
+from .android import AndroidTransport
+from .notices import enqueue_texts
+from .queues import queue_round, round_job_id
+from .rendering import outgoing
+from .store import DAY, round_of
+from .transport import ALERT, TEXT, SendError, Transport, TwilioTransport
 
 log = logging.getLogger(__name__)
 
@@ -251,9 +255,6 @@ def _outage(err: SendError) -> bool:
 
 def build(settings, redis, clock=time.time) -> Failover:
     """The gateways SMSLINE_GATEWAYS names, in its order."""
-    from .android import AndroidTransport
-    from .transport import TwilioTransport
-
     made = {"twilio": TwilioTransport, "android": AndroidTransport}
     return Failover(redis, [(name, made[name](settings)) for name in settings.gateways], clock)
 
@@ -265,8 +266,6 @@ def attach(line) -> None:
 
 
 def tell_organizers(line, name: str, state: str) -> None:
-    from .service import enqueue_texts, outgoing
-
     transport = line.transport
     others = [n for n in transport.order if n != name]
     now = line.now()
@@ -281,28 +280,20 @@ def filtered(line, name: str, sid: str, error: str) -> bool:
     """Carriers filter this gateway's texts: mark it down; an alert they stopped goes through the next one.
 
     Returns True when the alert was handed to the next gateway (then it is not yet a failed alert)."""
-    import json
-
-    from .jobs import HIGH, deliver_round, round_job_id, send_retry
-    from .store import Keys
-
     transport = line.transport
     if str(error) not in FILTERED_CODES or not isinstance(transport, Failover) or len(transport.order) < 2:
         return False
-    raw = line.redis.get(Keys.sid_ref.format(sid=sid))
-    ref = json.loads(raw) if raw else {}
+    ref = line.store.sid_ref(sid) or {}
     if ref.get("kind") != "alert":
         return False  # filtering on an alert is what counts: one notice filtered is not the line's outage
     transport.mark_down(name, f"carriers filter its texts ({error})", FILTERED_PROBE_SECONDS)
     pid, tid, f = ref["pid"], ref["tid"], ref["field"]
     if not line.store.deliveries(pid, tid).get(f, "").startswith("sent"):
         return False
-    rnd = int(f.split(":", 1)[0])
+    rnd = round_of(f)
     # Pending again, then its round's job; if this process dies in between, the sweep sends what is pending.
     line.store.mark_delivery(pid, tid, f, "pending")
-    line.queues[HIGH].enqueue_call(deliver_round, args=(pid, tid, rnd), description="alert round",
-                                   job_id=f"{round_job_id(pid, tid, rnd)}-f{sid[-12:]}", result_ttl=0,
-                                   failure_ttl=DAY, retry=send_retry())
+    queue_round(line, pid, tid, rnd, f"{round_job_id(pid, tid, rnd)}-f{sid[-12:]}")
     return True
 
 

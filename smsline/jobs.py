@@ -1,10 +1,11 @@
 """RQ job functions: due timers (in batches), alert rounds, texts, and the sweep that re-arms timers.
 
 Timers due in the same second share one scheduled job, `due-<second>`. It steps
-every due timer (each step its own WATCH/MULTI transaction, versions guarding
-against repeats), then hands all the alert rounds to Twilio together, at most
-SMSLINE_SEND_CONCURRENCY requests at a time. Texts that only tell the member go
-on the default queue, behind every alert.
+its timers in batches (batch.decide reads and decides them together, batch.commit
+writes each with a compare-and-set; only a timer that changed meanwhile is stepped
+again under WATCH, in alarms.timer_event), then hands the alert rounds to the
+senders, at most SMSLINE_SEND_CONCURRENCY requests at a time. Texts that only tell
+the member wait in the outbox and go on the default queue, behind every alert.
 """
 from __future__ import annotations
 
@@ -15,52 +16,21 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from rq import Retry
-
 from . import session
+from .alarms import timer_event
 from .batch import alerts_going_out, alerts_in_progress
-from .bootstrap import DEFAULT, HIGH, SEND, current
+from .bootstrap import current
+from .line import DEFAULT, HIGH, SEND
+from .queues import ARM_EARLY, due_job_id, round_job_id, schedule_due, send_retry
 from .store import DAY, Keys
 from .sending import CLAIM_SECONDS, open_texts, send_once
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 10
-HANDOFF_SECONDS = 60  # an alert no gateway can take for this long is handed on to organizers too (and retried)
 OVERDUE_SLACK = 5  # past due by more than this, the sweep runs a timer without the scheduler
 DRAIN_CHUNK = 100
-ARM_EARLY = 2  # seconds before its second that a due job starts, to decide its steps ahead
 STEP_BATCH = 250  # timers stepped (or applied) at once, before their alerts are handed on
-
-
-def send_retry() -> Retry:
-    """Back-off for texts no gateway accepted (5xx, 429, timeouts), capped at 30 s between tries.
-
-    After the last, the sweep resumes an alert round still pending every 30 s, until the timer ends."""
-    return Retry(max=8, interval=[1, 2, 4, 8, 15, 30, 30, 30])
-
-
-def round_job_id(pid: str, tid: int, rnd: int) -> str:
-    return f"round-{pid}-{tid}-{rnd}"
-
-
-def due_job_id(second: int) -> str:
-    return f"due-{second}"
-
-
-def schedule_due(line, at: float, pipe=None) -> None:
-    """Arm the job for the second `at` falls in; one job per second.
-
-    RQ schedules whole seconds and its scheduler polls once a second, so a job set
-    for second S starts anywhere in S..S+1. It is set two seconds early instead,
-    decides its timers' steps meanwhile, and applies each at its time: on time,
-    and never before.
-    """
-    second = int(math.floor(at))
-    line.queues[HIGH].enqueue_at(
-        datetime.fromtimestamp(second - ARM_EARLY, timezone.utc), run_due, second, job_id=due_job_id(second),
-        pipeline=pipe,
-        result_ttl=0, failure_ttl=DAY, description="due timers")
 
 
 # Stepping timers ------------------------------------------------------------
@@ -326,8 +296,6 @@ def _step(line, pid: str, now: float) -> list[tuple[str, int, int]]:
 
 
 def _step_one(line, pid: str, now: float) -> list[tuple[str, int, int]]:
-    from .service import timer_event
-
     t = line.store.timer(pid)
     if t is None or not t.live or t.next_at is None:
         line.redis.zrem(Keys.due, pid)

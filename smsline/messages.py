@@ -357,10 +357,6 @@ class _Fields(dict):
         return ""
 
 
-def keys() -> set[str]:
-    return set(EN)
-
-
 def limit_for(key: str) -> int:
     # Pieces (part_*) are shortened by the text they go into, so they get the long limit here.
     return LONG_LIMIT if key in LONG or key.startswith("part_") else REPLY_LIMIT

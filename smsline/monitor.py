@@ -8,7 +8,6 @@ import logging
 import threading
 
 from . import messages
-from .store import Keys
 
 log = logging.getLogger(__name__)
 CHECK_EVERY = 15
@@ -16,13 +15,12 @@ CHECK_EVERY = 15
 
 def check(line) -> str | None:
     """Compare the heartbeat with the outage flag; text organizers on a change. Returns 'down', 'up' or None."""
-    r = line.redis
-    beat = r.get(Keys.heartbeat)
-    stale = beat is None or line.now() - float(beat) > line.settings.heartbeat_stale_seconds
-    if stale and beat is not None and r.set(Keys.outage_notice, "1", nx=True, ex=30 * 86400):
+    beat = line.store.heartbeat()
+    stale = beat is None or line.now() - beat > line.settings.heartbeat_stale_seconds
+    if stale and beat is not None and line.store.note_outage(True):
         _tell_organizers(line, "line_down")
         return "down"
-    if not stale and r.delete(Keys.outage_notice):
+    if not stale and line.store.note_outage(False):
         _tell_organizers(line, "line_up")
         return "up"
     return None

@@ -1,94 +1,12 @@
-"""What organizers see (MEMBERS, ALERTS and the CLI's lists) and buddies the line can no longer reach.
-
-A buddy becomes unreachable when they text a carrier opt-out word or a status
-callback says a text to them failed; each member who has them as a confirmed
-buddy is told once, discreetly. An opt-in, or a later text delivered, clears
-the mark (and says so), so a later loss is told again. Nothing here is sent to
-a member whose covert alarm is running: it could hint that texts went out.
-"""
+"""What organizers see: the members with their buddies, the open alerts, the running timers (for MEMBERS,
+ALERTS and the CLI's lists)."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from . import session
 from .phones import mask
-from .store import Keys
-
-if TYPE_CHECKING:
-    from .service import Ctx
-
-# service.py imports this module's HANDLERS, so what this module needs from it is imported where used.
-
-STATUS_NAMES_MAX = 60  # characters of unreachable buddies' names STATUS spends before it gives a count
-LIST_ALL_UP_TO = 12  # MEMBERS names everyone up to this many members, else only those flagged
-
-
-# Reachability ----------------------------------------------------------------
-
-def buddy_label(link: dict | None, number: str | None) -> str:
-    """A buddy as their member knows them: the name the member gave, and the number's last four digits."""
-    name = (link or {}).get("name") or ""
-    return f"{name} {mask(number)}".strip()
-
-
-def _tell_members(line, pid: str, key: str, now: float, skip=()) -> None:
-    from .service import enqueue_texts, outgoing
-
-    store = line.store
-    number = store.person(pid).get("number")
-    uid = secrets.token_hex(6)  # each change of the mark is told afresh, even within one second
-    texts = []
-    for member, status in sorted(store.buddy_of(pid).items()):
-        if status != "confirmed" or member in skip:
-            continue
-        t = store.timer(member)
-        if t is not None and t.live and t.covert:
-            continue
-        link = store.buddy_links(member).get(pid)
-        o = outgoing(line, member, key, {"name": buddy_label(link, number)}, now, f"{key}-{member}-{pid}-{uid}")
-        if o:
-            texts.append(o)
-    enqueue_texts(line, texts)
-
-
-def buddy_lost(line, pid: str, why: str, now: float, skip=()) -> None:
-    """Texts can no longer reach this person: tell the members who rely on them, the first time only."""
-    if line.store.mark_unreachable(pid, why):
-        _tell_members(line, pid, "buddy_lost", now, skip)
-
-
-def buddy_back(line, pid: str, now: float, delivered_to: str | None = None) -> None:
-    """Texts reach this person again: clear the mark and tell those members, if there was a mark.
-
-    delivered_to: the number a text was just delivered to; that clears only a failure's mark, never an opt-out.
-    """
-    if line.store.clear_unreachable(pid, delivered_to):
-        _tell_members(line, pid, "buddy_back", now)
-
-
-def on_delivery(line, to: str | None, status: str, error: str, now: float, skip=()) -> None:
-    """A status callback for any text: a failure marks the recipient unreachable, a delivery clears it."""
-    if not to or status not in ("failed", "undelivered", "delivered"):
-        return
-    pid = line.store.pid_for(to)
-    if not pid:
-        return
-    if status == "delivered":  # a late receipt for a text sent before STOP changes nothing
-        buddy_back(line, pid, now, delivered_to=to)
-    else:
-        buddy_lost(line, pid, f"failed:{error or status}", now, skip)
-
-
-def unreachable_part(ctx: Ctx) -> str:
-    """For STATUS: the member's buddies who cannot be reached, or nothing."""
-    lost = ctx.store.unreachable_buddies(ctx.pid)
-    if not lost:
-        return ""
-    part = ctx.part("part_unreachable", names=", ".join(buddy_label(link, number) for _, link, number in lost))
-    # Short enough that a long note, not this, is what gets shortened to fit one text.
-    return part if len(part) <= STATUS_NAMES_MAX else ctx.part("part_unreachable_many", count=len(lost))
+from .rendering import display_name
 
 
 # Organizer views ---------------------------------------------------------------
@@ -112,10 +30,7 @@ def roster(line) -> list[MemberRow]:
     store = line.store
     pids = store.members()
     organizers = set(store.organizers())
-    with store.r.pipeline(transaction=False) as pipe:
-        for p in pids:
-            pipe.hgetall(Keys.person.format(pid=p))
-        people = [{k.decode(): v.decode() for k, v in raw.items()} for raw in pipe.execute()]
+    people, _ = store.people_and_links(pids)
     confirmed = {p: store.confirmed_buddies(p) for p in pids}
     lost = store.unreachable({b for bs in confirmed.values() for b in bs})
     rows = []
@@ -141,8 +56,6 @@ class OpenAlert:
 
 def open_alerts(line, now: float, exclude: str | None = None) -> list[OpenAlert]:
     """Alarms out now (buddies alerted, no OK yet), oldest first."""
-    from .service import display_name
-
     store = line.store
     out = []
     for pid in store.alerting():
@@ -171,51 +84,3 @@ def running_timers(line) -> list[tuple[str, str, session.Timer]]:
             out.append((person.get("alias", ""), person.get("number", ""), t))
     out.sort(key=lambda x: x[2].ends_at)
     return out
-
-
-# SMS commands ------------------------------------------------------------------
-
-def h_members(ctx: Ctx) -> None:
-    """MEMBERS: how many, who has no confirmed buddy, who has one texts cannot reach; everyone when few."""
-    rows = roster(ctx.line)
-    org = ctx.part("part_org")
-    entry = lambda r: r.label + (org if r.organizer else "")  # noqa: E731
-    nobuddy = [r for r in rows if not r.buddies]
-    unreachable = [r for r in rows if r.unreachable]
-    parts = ""
-    if nobuddy:
-        parts += ctx.part("part_no_buddy", list=", ".join(entry(r) for r in nobuddy))
-    if unreachable:
-        parts += ctx.part("part_buddy_unreachable", list=", ".join(entry(r) for r in unreachable))
-    if rows and not parts:
-        parts = ctx.part("part_all_covered")
-    everyone = ctx.part("part_all", list=", ".join(entry(r) for r in rows)) if len(rows) <= LIST_ALL_UP_TO else ""
-    ctx.reply("members_summary", count=len(rows), flags_part=parts, list_part=everyone)
-
-
-def h_alerts(ctx: Ctx) -> None:
-    """ALERTS: every open alarm, whose, since when and how long, and who said ACK."""
-    alerts = open_alerts(ctx.line, ctx.now, exclude=ctx.pid)
-    if not alerts:
-        ctx.reply("alerts_none")
-        return
-    entries = []
-    for a in alerts:
-        fields = {"member": a.name, "number": mask(a.number), "minutes": a.minutes,
-                  "alert_at": _time(ctx, a.since)}
-        if a.acked_by:
-            entries.append(ctx.part("part_open_acked", by=a.acked_by, **fields))
-        else:
-            entries.append(ctx.part("part_open_waiting", **fields))
-        if a.covert:  # the phone may be in someone else's hands: a text to it could give the member away
-            entries.append(ctx.part("part_open_silent"))
-    ctx.reply("alerts_list", count=len(alerts), list="".join(entries))
-
-
-def _time(ctx: Ctx, ts: float) -> str:
-    from .service import fmt_time
-
-    return fmt_time(ctx.line, ts, ctx.now, ctx.lang)
-
-
-HANDLERS = {"MEMBERS": h_members, "ALERTS": h_alerts}

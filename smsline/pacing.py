@@ -25,7 +25,10 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from .bootstrap import BULK, Line, current
+from .bootstrap import current
+from .line import BULK, Line
+from .notices import enqueue_texts
+from .rendering import outgoing
 from .gsm7 import segments
 from .sending import seal_text, stored_form
 from .store import DAY, Keys
@@ -120,7 +123,7 @@ def _parse(raw: bytes | str) -> dict:
 
 def queue_batch(line: Line, texts: list, notify: str | None = None, notice_key: str = "",
                 notice_fields: dict | None = None) -> dict:
-    """Queue texts (service.Outgoing) for paced sending; tell `notify` with `notice_key` once all went out.
+    """Queue texts (rendering.Outgoing) for paced sending; tell `notify` with `notice_key` once all went out.
 
     Returns the batch's id, how many texts, and how many segments they take.
     """
@@ -260,8 +263,6 @@ def _finish(line: Line, texts: list[dict]) -> None:
 
 
 def _notice(line: Line, bid: str, batch: dict) -> None:
-    from .service import enqueue_texts, outgoing
-
     fields = json.loads(batch.get("fields") or "{}")
     o = outgoing(line, batch["notify"], batch["key"], fields, line.now(), f"bulk-done-{bid}")
     if o:

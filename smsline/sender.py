@@ -32,56 +32,19 @@ import time
 from collections import deque
 from typing import Any
 
+from .alarms import escalate, on_status
+from .batch import alert_body, alerts_going_out
 from .phones import mask
+from .queues import HANDOFF_SECONDS
+from .rendering import Directory
+from .leases import LEASES, LEASE_SECONDS, POLL_SECONDS, claim_lease
 from .store import DAY, Keys
+from .transport import ALERT, OPTED_OUT, SendError
 
 log = logging.getLogger(__name__)
 
-LEASES = "sl:inflight"  # zset lease token -> when it lapses: requests in flight, account-wide
-LEASE_SECONDS = 30  # a lease its process never gave back (it died) lapses after this (Twilio timeout is 10 s)
 WAVE_SECONDS = 30  # notices wait for a sender that died mid-wave this long at most
 IDLE_EXIT = 10  # the sender's thread ends after this long with nothing to do (push starts it again)
-POLL_SECONDS = 0.01  # how soon to look again when every lease is taken by another process
-
-# Claim recipients and take a lease for each one's request, in one script: each is claimed and leased, or
-# neither. KEYS: the lease set, then each recipient's deliveries hash; ARGV: now, the bound, when the leases
-# lapse, then a field and a lease token per recipient. Returns per recipient 1 (claimed, leased), 0 (not
-# pending any more: someone else has it, or the timer ended) or -1 (no room in flight: try again later).
-CLAIM_LEASE = """
-local now, limit, until_ = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(now))
-local room = limit - redis.call('ZCARD', KEYS[1])
-local out = {}
-for i = 2, #KEYS do
-  local f, token = ARGV[2 * i], ARGV[2 * i + 1]
-  if room <= 0 then
-    out[#out + 1] = -1
-  elseif redis.call('HGET', KEYS[i], f) == 'pending' and redis.call('HEXISTS', KEYS[i], 'ended') == 0 then
-    redis.call('HSET', KEYS[i], f, 'sending:' .. now)
-    redis.call('ZADD', KEYS[1], until_, token)
-    room = room - 1
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
-redis.call('EXPIRE', KEYS[1], 86400)
-return out
-"""
-
-# Take up to ARGV[4] leases (tokens ARGV[5..]) while fewer than ARGV[2] are out; returns how many were taken.
-# While alerts are going out (KEYS[2], Keys.wave), other texts get at most a quarter of the room: the
-# alerts' sender takes each lease as it comes back, and is never kept waiting long behind a broadcast.
-TAKE_LEASES = """
-local now, limit, until_, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCOUNT', KEYS[2], now, '+inf') > 0 then limit = math.max(1, math.floor(limit / 4)) end
-local room = limit - redis.call('ZCARD', KEYS[1])
-local n = math.min(room, want)
-for i = 1, n do redis.call('ZADD', KEYS[1], until_, ARGV[4 + i]) end
-if n > 0 then redis.call('EXPIRE', KEYS[1], 86400) end
-return math.max(n, 0)
-"""
 
 
 class Batch:
@@ -215,9 +178,6 @@ class Sender:
 
     def _launch(self) -> bool:
         """Claim and send as many waiting recipients as there is room for. True if leases ran out."""
-        from .batch import alert_body
-        from .service import Directory
-        from .transport import ALERT, OPTED_OUT
 
         line, store, r = self.line, self.line.store, self.line.redis
         with self._cond:
@@ -232,7 +192,7 @@ class Sender:
                 self._seq += 1
                 it.lease = f"{self.token}:{self._seq}"
                 args += [it.field, it.lease]
-            _claim_lease(r)(keys=[LEASES] + [Keys.deliveries.format(pid=it.rkey[0], tid=it.rkey[1]) for it in take],
+            claim_lease(r)(keys=[LEASES] + [Keys.deliveries.format(pid=it.rkey[0], tid=it.rkey[1]) for it in take],
                             args=args, client=pipe)
             for it in take:
                 if it.ready:
@@ -285,7 +245,6 @@ class Sender:
             try:
                 future = line.transport.submit_many([(it.number, body)], status_callback=callback, kind=ALERT)
             except Exception as e:  # a transport that cannot even start: not sent, so it may go back
-                from .transport import SendError
 
                 self._answer(it, [SendError(None, None, True, type(e).__name__)])
                 continue
@@ -311,7 +270,6 @@ class Sender:
 
     def _refused(self, items: list, value: str) -> None:
         """Claimed, and found opted out or without a number: failed, handed on; their leases back."""
-        from .service import escalate
 
         r = self.line.redis
         with r.pipeline(transaction=False) as pipe:
@@ -339,7 +297,6 @@ class Sender:
             self._finish([it for it, _ in answers])
 
     def _record_answers(self, answers: list) -> None:
-        from .jobs import HANDOFF_SECONDS
 
         line, r, store = self.line, self.line.redis, self.line.store
         failed, slow, sids = {}, {}, []
@@ -379,12 +336,10 @@ class Sender:
         if slow:
             self._hand_on_slow(slow)
         if failed:
-            from .service import escalate
 
             for ((pid, tid, rnd), now), rids in failed.items():
                 escalate(line, pid, tid, rnd, rids, now)
         if any(early):
-            from .service import on_status
 
             for sid, raw in zip(sids, early):
                 if raw:
@@ -393,7 +348,6 @@ class Sender:
 
     def _hand_on_slow(self, slow: dict) -> None:
         """Handed on once per recipient and round, however many tries follow."""
-        from .service import escalate
 
         r = self.line.redis
         with r.pipeline(transaction=False) as pipe:
@@ -412,7 +366,6 @@ class Sender:
     # Notices wait while alerts go out (Keys.wave) -------------------------------------------------------
 
     def _wave_pipe(self, pipe) -> None:
-        from .batch import alerts_going_out
 
         now = self.line.now()
         if now + WAVE_SECONDS / 2 > self._wave_until:
@@ -420,7 +373,6 @@ class Sender:
             alerts_going_out(self.line, pipe, self.token, self._wave_until)
 
     def _mark_wave(self) -> None:
-        from .batch import alerts_going_out
 
         with self.line.redis.pipeline(transaction=False) as pipe:
             self._wave_until = self.line.now() + WAVE_SECONDS
@@ -437,22 +389,11 @@ class Sender:
 
 
 def _result(future) -> Any:
-    from .transport import SendError
 
     try:
         return future.result()
     except Exception as e:  # pragma: no cover - transports turn failures into results
         return [SendError(None, None, True, type(e).__name__, ambiguous=True)]
-
-
-_scripts: dict = {}
-
-
-def _claim_lease(r):
-    script = _scripts.get(id(r))
-    if script is None:
-        script = _scripts[id(r)] = r.register_script(CLAIM_LEASE)
-    return script
 
 
 _senders: dict = {}
@@ -473,25 +414,3 @@ def all_senders() -> list[Sender]:
         return list(_senders.values())
 
 
-def take_leases(line, want: int, timeout: float = 30.0) -> list[str]:
-    """Leases for `want` requests (at least one; waits while others have every one), for texts that are not alerts."""
-    r = line.redis
-    script = _scripts.get(("take", id(r)))
-    if script is None:
-        script = _scripts[("take", id(r))] = r.register_script(TAKE_LEASES)
-    base = "txt-" + secrets.token_hex(6)
-    tokens = [f"{base}:{i}" for i in range(want)]
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        now = line.now()
-        n = int(script(keys=[LEASES, Keys.wave], args=[repr(now), max(1, line.settings.send_concurrency),
-                                            repr(now + LEASE_SECONDS), want, *tokens]))
-        if n or time.monotonic() > deadline:
-            return tokens[:n]
-        pause.wait(POLL_SECONDS * 5)
-
-
-def give_back(line, tokens: list[str]) -> None:
-    if tokens:
-        line.redis.zrem(LEASES, *tokens)

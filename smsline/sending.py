@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .phones import mask
-from .sender import give_back, take_leases
+from .leases import give_back, take_leases
 from .store import DAY, Keys
 from .transport import OPTED_OUT, PERMANENT, TEXT
 
@@ -29,7 +29,7 @@ CLAIM_SECONDS = 30  # a claimed text whose worker died is sent again after this 
 
 
 def seal_text(line, text) -> dict:
-    """A text (service.Outgoing) as it waits in Redis: its id, and the rest sealed, the recipient by id."""
+    """A text (rendering.Outgoing) as it waits in Redis: its id, and the rest sealed, the recipient by id."""
     payload = {"body": text.body, "ref": text.ref}
     if text.via:
         payload["via"] = text.via  # a reply goes back by the gateway its text came by
@@ -120,7 +120,7 @@ def send_once(line, texts: list[dict], kind: str = TEXT) -> Outcome:
     for via, group in by_via.items():
         i = 0
         while i < len(group):
-            # Room in flight is the account's (sender.LEASES, shared with the alert senders of every worker).
+            # Room in flight is the account's (leases.LEASES, shared with the alert senders of every worker).
             leases = take_leases(line, min(size, len(group) - i))
             n = max(1, len(leases))  # none after waiting long: one goes anyway, rather than never
             try:
@@ -157,7 +157,5 @@ def _send_chunk(line, chunk: list[dict], out: Outcome, kind: str = TEXT, via: st
                     refused.append((t["to"], res.code))
         pipe.execute()
     if refused:
-        from .oversight import on_delivery
-
         for to, code in refused:
-            on_delivery(line, to, "failed", str(code or ""), line.now())
+            line.on_delivery(line, to, "failed", str(code or ""), line.now())

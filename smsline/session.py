@@ -166,13 +166,18 @@ def ok(t: Timer | None, now: float):
     return t, effects
 
 
+def extended_end(ends_at: float, now: float, minutes: int, timing: Timing) -> float:
+    """Where EXTEND moves an end to: that many minutes past the end, or past now when the end has passed."""
+    return max(ends_at, now) + timing.s(minutes)
+
+
 def extend(t: Timer | None, now: float, minutes: int, timing: Timing, max_minutes: int = 1440):
     """EXTEND: push the end out, but only before alerts have gone out."""
     if t is None or not t.live:
         return t, [Reply("no_timer")]
     if t.status == ALERTING:
         return t, [Reply("extend_too_late")]
-    ends_at = max(t.ends_at, now) + timing.s(minutes)
+    ends_at = extended_end(t.ends_at, now, minutes, timing)
     if ends_at - now > timing.s(max_minutes):
         return t, [Reply("extend_too_long", {"end_at": t.ends_at})]
     t = _bump(t, status=RUNNING, ends_at=ends_at, started_at=t.started_at)

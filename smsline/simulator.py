@@ -140,7 +140,7 @@ def deliver_to_phone(number: str, body: str) -> None:
         raise RuntimeError(f"/sms/android answered {response.status_code}")
 
 
-def deliver(number: str, body: str) -> list[str]:
+def text_the_line(number: str, body: str) -> list[str]:
     """Text the line from `number` through its own /sms webhook; record it and the replies."""
     settings = _line().settings
     sid = "SM" + secrets.token_hex(16)
@@ -289,7 +289,7 @@ def send():
         if data.get("gateway") == "android":
             deliver_to_phone(number, body)
             return jsonify(number=number, replies=[])
-        replies = deliver(number, body)
+        replies = text_the_line(number, body)
     except RuntimeError as e:
         return jsonify(error=str(e)), 502
     return jsonify(number=number, replies=replies)

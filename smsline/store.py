@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -62,6 +63,7 @@ class Keys:
     outbox = P + "outbox"               # hash id -> json text: notices a batch of timer steps queued
     stepping = P + "stepping:{second}"  # a worker thread has this second's due timers in hand (expires)
     wave = P + "wave"                   # zset sender token -> until: alerts being handed over (notices wait)
+    inflight = P + "inflight"           # zset lease token -> when it lapses: requests in flight, account-wide
     unreachable = P + "unr:{pid}"       # why texts cannot reach this person: optout or failed:CODE (expires)
     aof_due = P + "aof:due"             # a WIPE erased data: the AOF should be rewritten
     aof_lock = P + "aof:lock"           # a rewrite was started lately (rate limit)
@@ -337,6 +339,35 @@ class Sender:
         return decode_timer(self.sealer, self.timer_raw)
 
 
+# The deliveries of one alarm (Keys.deliveries): field "r<round>" holds a round's sealed spec,
+# "<round>:<rid>" one recipient's send ("pending", "sending:<at>", "sent:<sid>", "delivered:<sid>",
+# "failed:<why>" or "cancelled"), and "ended" is set when the alarm is over. This is its one codec.
+ALERT_ROUND_DAYS = 14  # an alarm's deliveries and alerted index outlive even an alarm nobody ends, then go
+
+
+def delivery_field(rnd: int, rid: str) -> str:
+    return f"{rnd}:{rid}"
+
+
+def recipient_of(field_name: str) -> str | None:
+    """Who a deliveries field is a send to; None for a round's spec and the "ended" mark."""
+    if ":" not in field_name or field_name.startswith("r"):
+        return None
+    return field_name.split(":", 1)[1]
+
+
+def round_of(field_name: str) -> int:
+    return int(field_name.split(":", 1)[0])
+
+
+def delivered_as(sid: str) -> str:
+    return f"delivered:{sid}"
+
+
+def failed_as(why: str) -> str:
+    return f"failed:{why}"
+
+
 def encode_timer(sealer: Sealer, t: Timer) -> str:
     """A timer record as stored: JSON with the note sealed."""
     d = t.to_dict()
@@ -391,6 +422,56 @@ class Store:
         raw = self.r.hgetall(Keys.person.format(pid=pid))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
+    def people_and_links(self, pids: list[str], members: list[str] = ()) -> tuple[list[dict], list[dict]]:
+        """Several people's records and several members' buddy links, in one round trip."""
+        with self.r.pipeline(transaction=False) as pipe:
+            for p in pids:
+                pipe.hgetall(Keys.person.format(pid=p))
+            for m in members:
+                pipe.hgetall(Keys.buddies.format(pid=m))
+            out = pipe.execute()
+        people = [{k.decode(): v.decode() for k, v in raw.items()} for raw in out[:len(pids)]]
+        links = [{k.decode(): json.loads(v) for k, v in raw.items()} for raw in out[len(pids):]]
+        return people, links
+
+    def drop_fields(self, pid: str, *fields: str) -> None:
+        self.r.hdel(Keys.person.format(pid=pid), *fields)
+
+    def roles(self, pid: str) -> tuple[bool, bool]:
+        """Member and organizer, read together."""
+        with self.r.pipeline(transaction=False) as pipe:
+            pipe.sismember(Keys.members, pid)
+            pipe.sismember(Keys.organizers, pid)
+            return tuple(bool(x) for x in pipe.execute())
+
+    def first_stranger_reply(self, number: str) -> bool:
+        """True once a day per unknown number: the day's one neutral reply is due."""
+        return bool(self.r.set(Keys.stranger.format(h=self.number_hash(number)), 1, nx=True, ex=DAY))
+
+    def sid_ref(self, sid: str) -> dict | None:
+        """What a sent text's SID refers to (an alert's delivery field, a TEST), if anything."""
+        raw = self.r.get(Keys.sid_ref.format(sid=sid))
+        return json.loads(raw) if raw else None
+
+    def first_android_event(self, eid: str, ttl: int = 3 * DAY) -> bool:
+        """True the first time a phone's event id is seen."""
+        return bool(self.r.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=ttl))
+
+    def heartbeat(self) -> float | None:
+        """When a worker running the scheduler last beat."""
+        beat = self.r.get(Keys.heartbeat)
+        return float(beat) if beat else None
+
+    def note_outage(self, down: bool) -> bool:
+        """Mark the workers down (or up again); True only when that changes the mark."""
+        if down:
+            return bool(self.r.set(Keys.outage_notice, "1", nx=True, ex=30 * DAY))
+        return bool(self.r.delete(Keys.outage_notice))
+
+    def keep_message(self, pipe, mid: str, sealed: str, ttl: int = 2 * DAY) -> None:
+        """A text waiting for its send job, sealed (see sending.seal_text)."""
+        pipe.set(Keys.message.format(mid=mid), sealed, ex=ttl)
+
     def record_status(self, sid: str, status: str, record: dict, ttl: int = 2 * DAY) -> bool:
         """Keep a status callback's record; False (nothing kept, nothing to act on) for a replayed
         (SID, status) pair or a failure arriving after the text was delivered."""
@@ -399,8 +480,8 @@ class Store:
                                         args=[status, json.dumps(record), ttl]))
 
     def claim_inbound(self, sid: str, number: str, ttl: int = 2 * DAY, question: bool = False,
-                      exempt: bool = True, flood_limit: int = 0,
-                      flood_window: int = 60) -> tuple[Sender | None, bytes | None]:
+                      exempt: bool = True, flood_limit: int = 0, flood_window: int = 60,
+                      wait: float = 0) -> tuple[Sender | None, bytes | None]:
         """Claim an inbound MessageSid and read its sender, in one round trip.
 
         Returns (sender, None) for a first delivery or a text without a MessageSid, and
@@ -408,7 +489,20 @@ class Store:
         A question (HELP, STATUS) from a member without covert words is settled with its claim; so is
         a text past flood_limit in flood_window seconds that is not exempt (sender.held). flood_limit 0
         counts nothing.
+
+        With `wait`, a repeat whose first delivery is still being handled waits up to that many seconds
+        for its reply, or, if that handler died (its claim lapsed unanswered), is claimed here to be
+        acted on. A text is never dropped that way.
         """
+        claimed = self._claim_inbound(sid, number, ttl, question, exempt, flood_limit, flood_window)
+        deadline = time.monotonic() + wait
+        while claimed[0] is None and not claimed[1] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            claimed = self._claim_inbound(sid, number, ttl, question, exempt, flood_limit, flood_window)
+        return claimed
+
+    def _claim_inbound(self, sid: str, number: str, ttl: int, question: bool, exempt: bool, flood_limit: int,
+                       flood_window: int) -> tuple[Sender | None, bytes | None]:
         h = self.number_hash(number)
         keys = [Keys.seen.format(sid=sid[:64] or "none"), Keys.by_number.format(h=h), Keys.members, Keys.organizers,
                 Keys.flood.format(h=h)]
@@ -532,18 +626,23 @@ class Store:
             self.settle(b, LAPSED_TTL)
 
     # Invitations ------------------------------------------------------------
-    def invite(self, kind_key: str, pid: str, by: str, now: float, alias: str = "", ttl: int = INVITE_TTL) -> int:
-        """Invite once per pending request: 0 when this call invited, else the seconds the waiting one has left."""
-        return int(self._invite(keys=[kind_key.format(pid=pid)], args=[by, alias, repr(now), ttl]))
+    @staticmethod
+    def _invite_key(kind: str, pid: str) -> str:
+        """kind: "member" or "organizer"."""
+        return (Keys.organizer_invite if kind == "organizer" else Keys.member_invite).format(pid=pid)
 
-    def invite_left(self, kind_key: str, pid: str) -> int:
+    def invite(self, kind: str, pid: str, by: str, now: float, alias: str = "", ttl: int = INVITE_TTL) -> int:
+        """Invite once per pending request: 0 when this call invited, else the seconds the waiting one has left."""
+        return int(self._invite(keys=[self._invite_key(kind, pid)], args=[by, alias, repr(now), ttl]))
+
+    def invite_left(self, kind: str, pid: str) -> int:
         """Seconds a waiting invitation has left; 0 when none waits."""
-        left = self.r.ttl(kind_key.format(pid=pid))
+        left = self.r.ttl(self._invite_key(kind, pid))
         return max(left, 1) if left != -2 else 0
 
-    def accept_invite(self, kind_key: str, pid: str, organizer: bool = False, now: float = 0.0) -> bool:
+    def accept_invite(self, kind: str, pid: str, organizer: bool = False, now: float = 0.0) -> bool:
         """Enroll pid if the invitation still waits (atomic with cancel_invites); False when none does."""
-        keys = [kind_key.format(pid=pid), Keys.members, Keys.organizers, Keys.person.format(pid=pid),
+        keys = [self._invite_key(kind, pid), Keys.members, Keys.organizers, Keys.person.format(pid=pid),
                 Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid)]
         if not int(self._accept_invite(keys=keys, args=[pid, "1" if organizer else "0", str(now)])):
             return False
@@ -557,9 +656,12 @@ class Store:
         keys = [Keys.members, Keys.member_invite.format(pid=pid), Keys.organizer_invite.format(pid=pid)]
         return int(self._cancel_invites(keys=keys, args=[pid]))
 
-    def invitation(self, kind_key: str, pid: str) -> dict | None:
-        raw = self.r.hgetall(kind_key.format(pid=pid))
+    def invitation(self, kind: str, pid: str) -> dict | None:
+        raw = self.r.hgetall(self._invite_key(kind, pid))
         return {k.decode(): v.decode() for k, v in raw.items()} or None
+
+    def drop_invitation(self, kind: str, pid: str) -> None:
+        self.r.delete(self._invite_key(kind, pid))
 
     # Buddies ----------------------------------------------------------------
     def buddy_links(self, member: str) -> dict[str, dict]:
@@ -665,13 +767,43 @@ class Store:
     def armed(self, until: float, limit: int = 100000) -> list[tuple[str, float]]:
         return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", until, start=0, num=limit, withscores=True)]
 
-    def claim_delivery(self, pid: str, tid: int, field: str, now: float) -> bool:
-        return bool(self._claim(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=[field, repr(now)]))
-
     def release_delivery(self, pid: str, tid: int, field: str, older_than: float | None = None) -> bool:
         """Back to pending (unless the timer ended); with older_than, only a claim that old."""
         args = [field, "" if older_than is None else repr(older_than)]
         return bool(self._release(keys=[Keys.deliveries.format(pid=pid, tid=tid)], args=args))
+
+    def round_commands(self, pid: str, tid: int, rnd: int, sealed_spec: str, to) -> list[list]:
+        """The writes that record a round: its spec, one pending delivery per recipient, the alerted index."""
+        dkey = Keys.deliveries.format(pid=pid, tid=tid)
+        hset = ["HSET", dkey, f"r{rnd}", sealed_spec]
+        for rid in to:
+            hset += [delivery_field(rnd, rid), "pending"]
+        # The alerted index expires with the deliveries: an alarm nobody ends must not leave it behind for good.
+        ttl = ALERT_ROUND_DAYS * DAY
+        return [hset, ["EXPIRE", dkey, ttl]] + [cmd for rid in to for cmd in (
+            ["SADD", Keys.alerted_for.format(pid=rid), pid], ["EXPIRE", Keys.alerted_for.format(pid=rid), ttl])]
+
+    def add_recipients(self, pipe, pid: str, tid: int, rnd: int, rids: list[str]) -> None:
+        """More people for a round already recorded (organizers an alert is handed on to)."""
+        pipe.hset(Keys.deliveries.format(pid=pid, tid=tid), mapping={delivery_field(rnd, r): "pending" for r in rids})
+        for r in rids:
+            pipe.sadd(Keys.alerted_for.format(pid=r), pid)
+            pipe.expire(Keys.alerted_for.format(pid=r), ALERT_ROUND_DAYS * DAY)
+
+    def end_deliveries(self, pipe, pid: str, tid: int, now: float, cancel: list[str]) -> None:
+        """The alarm is over: cancel sends not yet claimed, and refuse any later claim."""
+        pipe.hset(Keys.deliveries.format(pid=pid, tid=tid),
+                  mapping={"ended": repr(now), **{f: "cancelled" for f in cancel}})
+
+    def unalert(self, pipe, pid: str, rids) -> None:
+        """These people no longer have member pid's alarm open for them."""
+        for rid in rids:
+            pipe.srem(Keys.alerted_for.format(pid=rid), pid)
+
+    def watch_member(self, pipe, pid: str) -> bool:
+        """Inside a WATCH: is pid a member (a REMOVE committed meanwhile fails the transaction)?"""
+        pipe.watch(Keys.members)
+        return bool(pipe.sismember(Keys.members, pid))
 
     def mark_delivery(self, pid: str, tid: int, field: str, value: str) -> None:
         self.r.hset(Keys.deliveries.format(pid=pid, tid=tid), field, value)
@@ -919,6 +1051,12 @@ class Store:
 
     def opted_out(self, number: str) -> bool:
         return bool(self.r.sismember(Keys.optout, self.number_hash(number)))
+
+    def opted_out_many(self, numbers: list[str]) -> list[bool]:
+        with self.r.pipeline(transaction=False) as pipe:
+            for n in numbers:
+                pipe.sismember(Keys.optout, self.number_hash(n))
+            return [bool(flag) for flag in pipe.execute()]
 
     def set_opt_out(self, number: str, out: bool) -> None:
         (self.r.sadd if out else self.r.srem)(Keys.optout, self.number_hash(number))

@@ -314,12 +314,3 @@ def _never_sent(e: Exception) -> bool:
         return True
     # requests wraps a refused connection in ConnectionError around a NewConnectionError
     return isinstance(e, RequestsConnectionError) and "NewConnectionError" in repr(e.args)
-
-
-def build(settings, redis):
-    """The transport the settings call for: the gateways SMSLINE_GATEWAYS names, or the simulator's log."""
-    if settings.gateways:
-        from .gateways import build as build_gateways
-
-        return build_gateways(settings, redis)
-    return LocalTransport(redis)

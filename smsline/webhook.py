@@ -9,9 +9,11 @@ from flask import Blueprint, Response, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from . import android, gateways, service, simulator
+from . import alarms, android, gateways, simulator
+from .commands import parse
+from .handlers import inbound as texts
 from .phones import mask, normalize
-from .store import DAY, Keys
+from .store import DAY
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -59,33 +61,15 @@ def inbound():
 def _answer(line, sid: str, number: str, body: str) -> list[str]:
     """The replies to an inbound text, acted on once per message id (a redelivery gets the first replies)."""
     body = body[:MAX_BODY]
-    cmd = service.parse(body)
-    question = service.reads_only(body, cmd=cmd) is not None
-    exempt = question or service.flood_exempt(cmd)  # a question is answered from the cheap path anyway
-
-    def claim():
-        # Claim the MessageSid before acting, reading the sender and counting the text in the same round trip.
-        return line.store.claim_inbound(sid, number, ttl=HANDLING_SECONDS, question=question, exempt=exempt,
-                                        flood_limit=service.FLOOD_PER_MINUTE)
-
-    sender, earlier = claim()
-    deadline = time.monotonic() + REDELIVERY_WAIT
-    while sender is None and not earlier and time.monotonic() < deadline:
-        # The first delivery is still being handled: wait for its reply, or, if its handler died
-        # (its claim lapsed unanswered), act on the text here. A text is never dropped that way.
-        time.sleep(0.05)
-        sender, earlier = claim()
+    cmd = parse(body)
+    question = texts.question_of(body, cmd=cmd) is not None
+    # Claim the MessageSid before acting, reading the sender and counting the text in the same round trip.
+    sender, earlier = line.store.claim_inbound(
+        sid, number, ttl=HANDLING_SECONDS, question=question, exempt=question or texts.flood_exempt(cmd),
+        flood_limit=texts.FLOOD_PER_MINUTE, wait=REDELIVERY_WAIT)
     if sender is None:
         return json.loads(earlier or b"[]") or []
-    if sender.held:
-        return service.flood_reply(sender)
-    if question and service.reads_only(body, sender, cmd):
-        # A member's question: its claim already holds the answer a redelivery or a replay gets (nothing new).
-        return service.handle_inbound(line, number, body, sender=sender, cmd=cmd)
-    replies = service.handle_inbound(line, number, body, sender=sender, cmd=cmd, sid=sid)
-    if sid:
-        line.store.keep_reply(sid, replies, pid=sender.pid)
-    return replies
+    return texts.answer(line, sid, number, body, sender, cmd)
 
 
 @bp.post("/sms/status")
@@ -102,7 +86,7 @@ def status():
             return Response("", status=204)
         log.info("status %s for %s", record["status"], mask(form.get("To")))
         if not gateways.filtered(line, "twilio", sid, record["error"]):
-            service.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
+            alarms.on_status(line, sid, record["status"], record["error"], line.now(), to=form.get("To"))
     return Response("", status=204)
 
 
@@ -132,13 +116,13 @@ def android_event():
         return Response("", status=204)
     status = android.status_of(kind)
     sid = str(payload.get("messageId") or "")[:64]
-    if status and sid and line.redis.set(Keys.android_event.format(eid=eid), "1", nx=True, ex=3 * DAY):
+    if status and sid and line.store.first_android_event(eid):
         record = {"status": status, "error": str(payload.get("reason") or "")[:60], "at": time.time()}
         if not line.store.record_status(sid, status, record, ttl=2 * DAY):
             return Response("", status=204)
         log.info("phone: %s for %s", status, mask(payload.get("recipient") or payload.get("phoneNumber")))
         to = normalize(str(payload.get("recipient") or payload.get("phoneNumber") or ""), line.settings.default_region)
-        service.on_status(line, sid, status, record["error"] or status, line.now(), to=to)
+        alarms.on_status(line, sid, status, record["error"] or status, line.now(), to=to)
     return Response("", status=204)
 
 
@@ -148,8 +132,8 @@ def healthz():
     problems = []
     try:
         line.redis.ping()
-        beat = line.redis.get(Keys.heartbeat)
-        age = line.now() - float(beat) if beat else None
+        beat = line.store.heartbeat()
+        age = line.now() - beat if beat is not None else None
         if age is None or age > line.settings.heartbeat_stale_seconds:
             problems.append("worker: no heartbeat from a worker running the scheduler"
                             + ("" if age is None else f" for {int(age)} s"))

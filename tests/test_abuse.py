@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from smsline import service
+from smsline.commands import parse
+from smsline.handlers import inbound, people
 from smsline.store import DAY, INVITE_TTL, LAPSED_TTL, Keys
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
 from tests.helpers import enroll_by_texts
@@ -177,7 +178,7 @@ def test_300_buddy_commands_add_no_more_records_than_invitations_allowed(network
         w.redis.delete(flood)  # spread out over hours, as if: this pins the caps, not the flood limit
         replies.append(w.reply(MEMBER, f"BUDDY +1415556{i:04d}"))
     sent = sum("Invitation sent" in r for r in replies)
-    assert sent == service.INVITES_PER_DAY - 1  # the fixture's own invitation used one
+    assert sent == people.INVITES_PER_DAY - 1  # the fixture's own invitation used one
     assert len(list(w.redis.scan_iter("sl:p:*"))) - before == sent
     assert len(list(w.redis.scan_iter("sl:n:*"))) - before == sent
     assert all("Too many" in r for r in replies[sent:])
@@ -232,7 +233,7 @@ def test_an_opted_out_number_gets_the_fresh_numbers_reply_and_counts_against_the
         member(world, m)
     capped, opted_out = "+14155550301", "+14155550302"
     world.text(opted_out, "STOP")
-    for m in members[:service.INVITATIONS_RECEIVED_PER_DAY]:
+    for m in members[:people.INVITATIONS_RECEIVED_PER_DAY]:
         assert "Invitation sent" in world.reply(m, f"BUDDY {capped}")
         assert "Invitation sent" in world.reply(m, f"BUDDY {opted_out}")
     asker = members[-1]
@@ -240,7 +241,7 @@ def test_an_opted_out_number_gets_the_fresh_numbers_reply_and_counts_against_the
     to_opted_out = world.text(asker, f"BUDDY {opted_out}")
     assert to_capped == to_opted_out and "Too many" in to_capped[0]
     assert world.take(opted_out) == []
-    assert len(world.take(capped)) == service.INVITATIONS_RECEIVED_PER_DAY
+    assert len(world.take(capped)) == people.INVITATIONS_RECEIVED_PER_DAY
 
 
 BODIES = ["JOIN", "YES", "NO", "YES 2", "HELP", "STATUS", "START 10", "OK", "BUDDIES", "LANG ES", "hello", "SOS",
@@ -338,7 +339,7 @@ def _flood(w, number: str, body: str, n: int) -> list[list[str]]:
 def test_a_flood_from_one_number_is_held_back_after_the_limit_with_one_short_reply(network):
     """A member past the limit gets one short slow-down reply per text (never silence); a stranger one a minute."""
     w = network
-    limit = service.FLOOD_PER_MINUTE
+    limit = inbound.FLOOD_PER_MINUTE
     replies = _flood(w, MEMBER, "BUDDIES", limit + 30)
     assert all(len(r) == 1 and "Sam" in r[0] for r in replies[:limit])
     assert all(len(r) == 1 and "Too many texts" in r[0] for r in replies[limit:])
@@ -350,17 +351,17 @@ def test_a_flood_from_one_number_is_held_back_after_the_limit_with_one_short_rep
 @pytest.mark.parametrize("body", ["OK", "SOS", "START 30", "EXTEND 10", "safe", "ACK", "STOP"])
 def test_a_flood_never_holds_back_ok_sos_ack_stop_or_anything_that_ends_a_timer(network, body):
     w = network
-    _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 5)
+    _flood(w, MEMBER, "BUDDIES", inbound.FLOOD_PER_MINUTE + 5)
     pid = w.line.store.pid_for(MEMBER)
-    sender, _ = w.line.store.claim_inbound("SM" + "e" * 32, MEMBER, exempt=service.flood_exempt(service.parse(body)),
-                                           flood_limit=service.FLOOD_PER_MINUTE)
+    sender, _ = w.line.store.claim_inbound("SM" + "e" * 32, MEMBER, exempt=inbound.flood_exempt(parse(body)),
+                                           flood_limit=inbound.FLOOD_PER_MINUTE)
     assert not sender.held and sender.pid == pid
 
 
 def test_a_member_flooding_still_gets_ok_and_sos_acted_on(network):
     w = network
     w.text(MEMBER, "START 30 cafe")
-    _flood(w, MEMBER, "hello", service.FLOOD_PER_MINUTE + 10)
+    _flood(w, MEMBER, "hello", inbound.FLOOD_PER_MINUTE + 10)
     assert "timer is ended" in w.reply(MEMBER, "OK")
     assert not w.timer(MEMBER).live
     w.take(BUDDY)
@@ -373,7 +374,7 @@ def test_a_member_with_covert_words_is_never_held_back(network):
     w = network
     w.text(MEMBER, "DURESS tulip")
     w.text(MEMBER, "START 30")
-    _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 5)
+    _flood(w, MEMBER, "BUDDIES", inbound.FLOOD_PER_MINUTE + 5)
     w.take(BUDDY)
     w.text(MEMBER, "BUDDIES tulip")
     assert w.timer(MEMBER).covert and len(w.take(BUDDY)) == 1
@@ -381,7 +382,7 @@ def test_a_member_with_covert_words_is_never_held_back(network):
 
 def test_the_flood_limit_is_per_number(network):
     w = network
-    _flood(w, "+14155550999", "hello", service.FLOOD_PER_MINUTE + 5)
+    _flood(w, "+14155550999", "hello", inbound.FLOOD_PER_MINUTE + 5)
     assert "Sam" in w.reply(MEMBER, "BUDDIES")
 
 
@@ -396,5 +397,5 @@ def test_the_index_of_alarms_that_reached_a_buddy_expires_with_the_deliveries(ne
 def test_the_slow_down_reply_is_in_the_members_language(network):
     w = network
     w.text(MEMBER, "LANG ES")
-    replies = _flood(w, MEMBER, "BUDDIES", service.FLOOD_PER_MINUTE + 2)
-    assert replies[service.FLOOD_PER_MINUTE] and "Demasiados mensajes" in replies[service.FLOOD_PER_MINUTE][0]
+    replies = _flood(w, MEMBER, "BUDDIES", inbound.FLOOD_PER_MINUTE + 2)
+    assert replies[inbound.FLOOD_PER_MINUTE] and "Demasiados mensajes" in replies[inbound.FLOOD_PER_MINUTE][0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from smsline import messages
-from smsline.service import fmt_time
+from smsline.rendering import fmt_time
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
 
 STRANGER = "+14155550199"

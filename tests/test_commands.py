@@ -620,7 +620,7 @@ def test_parse_turns_any_crash_into_unknown(monkeypatch):
     def broken(word, rest):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(commands.HANDLERS, "STATUS", broken)
+    monkeypatch.setitem(commands.PARSERS, "STATUS", broken)
     assert parse("STATUS").name == "UNKNOWN"
 
 

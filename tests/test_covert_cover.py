@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsline import service
+from smsline.handlers import inbound
 from smsline.store import Keys
 from tests.conftest import BUDDY, MEMBER, ORGANIZER, World
 from tests.helpers import enroll_by_texts
@@ -102,14 +102,14 @@ def test_the_flood_limit_is_the_same_with_or_without_covert_words_and_never_sile
     assert covert == plain
     assert all(len(r) == 1 for r in plain)
     if body != "STATUS":  # questions are always answered in full
-        assert "Too many texts" in plain[service.FLOOD_PER_MINUTE][0] and "Too many texts" in plain[-1][0]
+        assert "Too many texts" in plain[inbound.FLOOD_PER_MINUTE][0] and "Too many texts" in plain[-1][0]
 
 
 def test_past_the_flood_limit_the_safe_word_and_ok_are_still_acted_on():
     w = _line(True)
     w.text(MEMBER, "START 120 Inn 3")
     w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(MEMBER)))
-    for _ in range(service.FLOOD_PER_MINUTE + 3):
+    for _ in range(inbound.FLOOD_PER_MINUTE + 3):
         w.text(MEMBER, "hello")
     assert w.text(MEMBER, "OK") == ["Good to hear. Your timer is ended."]
     assert len(w.take(BUDDY)) == 1  # the covert alarm went out

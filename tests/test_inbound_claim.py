@@ -137,7 +137,7 @@ def test_help_and_status_show_the_timer_read_with_the_claim(network):
     w.text(MEMBER, "START 45")
     status, help_ = w.reply(MEMBER, "STATUS"), w.reply(MEMBER, "HELP")
     end = w.timer(MEMBER).ends_at
-    from smsline.service import fmt_time
+    from smsline.rendering import fmt_time
 
     assert fmt_time(w.line, end, w.now) in status and fmt_time(w.line, end, w.now) in help_
     w.text(MEMBER, "OK")

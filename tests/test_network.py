@@ -14,7 +14,7 @@ import re
 import pytest
 
 from smsline import gsm7, messages, pacing
-from smsline.network import ReportKeys, categories, find_identifiers, normalize_plate, reports_for, screen_hash
+from smsline.reports import ReportKeys, categories, find_identifiers, normalize_plate, reports_for, screen_hash
 from smsline.store import DAY, Keys
 from smsline.transport import SendError
 from tests.conftest import ORGANIZER
@@ -211,7 +211,7 @@ def test_reports_and_their_index_expire_after_report_days(make_world):
     assert "No approved" in w.reply(ROSE, "CHECK 415 555 0199")
     assert "No reports" in w.reply(ORGANIZER, "REPORTS")
     assert "no open report" in w.reply(ORGANIZER, f"APPROVE {pending}")
-    from smsline.network import export_csv
+    from smsline.reports import export_csv
 
     assert export_csv(w.line, io.StringIO()) == 0
     assert w.redis.zcard(ix) == 0 and w.redis.zcard(ReportKeys.approved) == 0
@@ -246,7 +246,7 @@ def test_no_text_ever_reveals_the_reporter(net):
     forward = [b for to, b in every_text(net) if to == ORGANIZER and "REJECT" in b]
     assert forward and all("0104" not in b for b in forward), "not even the forward shows the reporter's number"
     out = io.StringIO()
-    from smsline.network import export_csv
+    from smsline.reports import export_csv
 
     export_csv(net.line, out)
     assert "Starlight" not in out.getvalue() and "0104" not in out.getvalue()
@@ -348,7 +348,7 @@ def test_rights_card_in_english_and_spanish(net):
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_shipped_cards_are_gsm7_three_segments_and_discreet(lang):
-    from smsline.network import CARDS
+    from smsline.reports import CARDS
 
     text = " ".join((CARDS / f"{lang}.txt").read_text(encoding="utf-8").split())
     assert gsm7.is_gsm7(text) and gsm7.septets(text) <= 459
@@ -460,7 +460,7 @@ def test_categories_come_from_the_words_of_the_report(text, cats):
 
 
 def queue_texts(w, n: int, body: str = "hello") -> dict:
-    from smsline.service import Outgoing
+    from smsline.rendering import Outgoing
 
     texts = [Outgoing(id=f"t-{i}", to=f"+1415555{1000 + i:04d}", body=body) for i in range(n)]
     return pacing.queue_batch(w.line, texts)

@@ -110,20 +110,20 @@ def test_a_buddy_who_opts_out_in_between_is_not_texted_and_organizers_are(networ
 
 def test_many_timers_in_one_second_each_alert_once_across_both_senders(make_world, monkeypatch):
     """More timers than a part: parts alternate between this worker and the general worker's send queue."""
-    from smsline import service
+    from smsline.handlers import inbound
 
     second_organizer = "+14159990001"
     w = make_world({"organizers": (ORGANIZER, second_organizer)})
     n = jobs.STEP_BATCH + 20  # two parts: one sent here, one by the general worker
     members = [f"+1415777{i:04d}" for i in range(n)]
     buddies = [f"+1415888{i:04d}" for i in range(n)]
-    # Enrolled through the service layer, the function /sms calls (as the benchmark does: fast).
+    # Enrolled through handlers.inbound, the function /sms calls (as the benchmark does: fast).
     for i, (m, b) in enumerate(zip(members, buddies)):
-        service.handle_inbound(w.line, ORGANIZER if i % 2 else second_organizer, f"ADD {m} M{i}")
-        service.handle_inbound(w.line, m, "JOIN")
-        service.handle_inbound(w.line, m, f"BUDDY {b} B{i}")
-        service.handle_inbound(w.line, b, "YES")
-        service.handle_inbound(w.line, m, "START 5")
+        inbound.handle_inbound(w.line, ORGANIZER if i % 2 else second_organizer, f"ADD {m} M{i}")
+        inbound.handle_inbound(w.line, m, "JOIN")
+        inbound.handle_inbound(w.line, m, f"BUDDY {b} B{i}")
+        inbound.handle_inbound(w.line, b, "YES")
+        inbound.handle_inbound(w.line, m, "START 5")
     w.run_jobs()
     w.advance(5.01)
     w.transport.clear()

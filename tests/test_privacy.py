@@ -16,7 +16,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from smsline import covert
-from smsline.network import screen_hash
+from smsline.reports import screen_hash
 from smsline.phones import keyed_hash
 from smsline.sealing import PREFIX, SealError, Sealer
 from smsline.store import Keys
@@ -291,7 +291,7 @@ def test_wipe_of_a_reporter_drops_their_link_to_a_pending_report(line):
     w.text(ROSE, "WIPE YES")
     w.text(ORGANIZER, f"APPROVE {rid} SEND")
     assert w.line.store.pid_for(ROSE) is None
-    from smsline.network import ReportKeys
+    from smsline.reports import ReportKeys
 
     assert not w.redis.exists(ReportKeys.sealed.format(rid=rid)), "sent: the full text went with the decision"
     assert traces(w, ROSE) == []

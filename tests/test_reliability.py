@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsline import jobs
+from smsline import jobs, queues
 from smsline.transport import SendError
 from tests.conftest import BUDDY, MEMBER, ORGANIZER
 
@@ -55,7 +55,7 @@ def test_an_alert_twilio_cannot_take_for_long_is_handed_on_and_still_retried(net
     w.reply(MEMBER, "START 5")
     w.advance(10.1)
     pid = w.line.store.pid_for(MEMBER)
-    w.now += jobs.HANDOFF_SECONDS + 1
+    w.now += queues.HANDOFF_SECONDS + 1
     with pytest.raises(jobs.RoundIncomplete):
         jobs.deliver_round(pid, w.timer(MEMBER).tid, 1, now=w.now)
     w.run_jobs()
@@ -118,12 +118,12 @@ def test_ok_before_a_pending_send_is_claimed_cancels_it(network):
     t = w.timer(MEMBER)
     w.now = t.ends_at + 5 * 60
     # Fire the round's state change but not its sends: the tick records the round, OK lands first.
-    from smsline import service, session
+    from smsline import alarms, session
 
-    service.timer_event(w.line, pid, lambda tm, people: session.tick(tm, tm.version, "timeup", w.now, people,
+    alarms.timer_event(w.line, pid, lambda tm, people: session.tick(tm, tm.version, "timeup", w.now, people,
                                                                       w.line.timing), w.now)
     t = w.timer(MEMBER)
-    service.timer_event(w.line, pid, lambda tm, people: session.tick(tm, tm.version, "alert", w.now, people,
+    alarms.timer_event(w.line, pid, lambda tm, people: session.tick(tm, tm.version, "alert", w.now, people,
                                                                       w.line.timing), w.now)
     assert "ended" in w.reply(MEMBER, "OK") or "stand down" in w.reply(MEMBER, "STATUS") or True
     jobs.deliver_round(pid, t.tid, 1, now=w.now)

@@ -12,7 +12,8 @@ import threading
 from concurrent.futures import Future
 
 from smsline import create_app
-from smsline.sender import LEASES, sender_for
+from smsline.leases import LEASES
+from smsline.sender import sender_for
 from smsline.store import Keys
 from smsline.transport import SendError, Transport
 
@@ -117,7 +118,7 @@ def test_answers_are_recorded_as_they_come_retry_goes_back_to_pending_and_ambigu
 
 
 def test_notices_wait_while_alerts_go_out_and_get_a_quarter_of_the_room(world):
-    from smsline.sender import take_leases
+    from smsline.leases import take_leases
 
     account = SlowAccount(world.redis, delay=0.3)
     line = _line(world, account)

@@ -119,7 +119,7 @@ def test_a_simulated_text_goes_through_the_webhook_and_changes_state(sim):
     assert r.status_code == 200
     replies = r.get_json()["replies"]
     assert replies and "JOIN" in replies[0]
-    assert sim.line.store.invitation(Keys.member_invite, sim.line.store.pid_for(MEMBER)) is not None
+    assert sim.line.store.invitation("member", sim.line.store.pid_for(MEMBER)) is not None
     entries = log(sim)["entries"]
     assert [(e["dir"], e["number"], e["body"]) for e in entries] == [
         ("in", ORGANIZER, f"ADD {MEMBER} Rose"), ("out", ORGANIZER, replies[0])]

@@ -8,8 +8,9 @@
 """
 from __future__ import annotations
 
-from smsline import messages, service
+from smsline import messages
 from smsline.gsm7 import septets
+from smsline.handlers import inbound, talk
 from smsline.store import Keys
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
 
@@ -144,11 +145,11 @@ def test_the_reminder_keeps_the_invitee_reply_cap_so_an_auto_responder_stops(net
     w = network
     w.text(MEMBER, f"BUDDY {BUDDY2} Ana")
     replies = []
-    for i in range(service.CONTACT_REPLIES_PER_HOUR + 2):
+    for i in range(talk.CONTACT_REPLIES_PER_HOUR + 2):
         # The per-number flood window runs in real seconds: clear it, so this pins the hourly cap alone.
         w.redis.delete(Keys.flood.format(h=w.line.store.number_hash(BUDDY2)))
         replies.append(w.text(BUDDY2, "Auto-reply: I am away"))
-    cap = service.CONTACT_REPLIES_PER_HOUR
+    cap = talk.CONTACT_REPLIES_PER_HOUR
     assert all(len(r) == 1 and "Rose" in r[0] for r in replies[:cap]) and replies[cap:] == [[], []]
     assert "You are now a buddy" in w.reply(BUDDY2, "YES")  # the cap never stands between them and YES
 
@@ -201,7 +202,7 @@ def test_a_remove_landing_inside_a_join_leaves_no_member(world, monkeypatch):
 
     def remove_first(*args, **kwargs):
         if not seen:
-            seen.append(service.handle_inbound(w.line, ORGANIZER, f"REMOVE {IVY}"))
+            seen.append(inbound.handle_inbound(w.line, ORGANIZER, f"REMOVE {IVY}"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, "accept_invite", remove_first)
@@ -218,7 +219,7 @@ def test_a_join_landing_inside_a_remove_joins_first_and_remove_acts_on_the_membe
 
     def join_first(*args, **kwargs):
         if not seen:
-            seen.append(service.handle_inbound(w.line, IVY, "JOIN"))
+            seen.append(inbound.handle_inbound(w.line, IVY, "JOIN"))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, "cancel_invites", join_first)

@@ -7,7 +7,7 @@ import pytest
 
 from smsline import config, messages
 from smsline.gsm7 import is_gsm7, septets
-from smsline.service import ALIAS_WORDS, generated_alias
+from smsline.rendering import ALIAS_WORDS, generated_alias
 from smsline.store import Keys
 from tests.conftest import BUDDY, BUDDY2, MEMBER, ORGANIZER
 
