@@ -46,8 +46,11 @@ def run_due(second: int, now: float | None = None, late: bool = False) -> None:
     global _seconds
     line = current()
     marker = _marker(second, late)
+    # First ask for another look, then try to take the second: a thread that holds it looks again after it
+    # lets go (a timer moved into this second by EXTEND or a new START after that thread's last look).
+    line.redis.set(_again(second, late), "1", ex=ARM_EARLY + STEPPING_SECONDS)
     if not line.redis.set(marker, "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
-        log.info("a due second is in hand already; not stepped twice")
+        log.info("a due second is in hand already; its thread looks again before it ends")
         return
     if _seconds is None:
         # Up to OVERLAP seconds step at once, so a long second does not hold the next one back. Each steps
@@ -67,13 +70,26 @@ def _marker(second: int, late: bool) -> str:
     return Keys.stepping.format(second=f"late-{second}" if late else second)
 
 
+def _again(second: int, late: bool) -> str:
+    return Keys.stepping.format(second=f"again-{'late-' if late else ''}{second}")
+
+
 def _step_second_logged(line, second: int, late: bool = False) -> None:
-    try:
-        step_second(second, late)
-    except Exception:
-        log.exception("stepping a second failed; the sweep will step its timers")
-    finally:
-        line.redis.delete(_marker(second, late))
+    marker = _marker(second, late)
+    while True:
+        line.redis.delete(_again(second, late))
+        try:
+            step_second(second, late)
+        except Exception:
+            log.exception("stepping a second failed; the sweep will step its timers")
+        finally:
+            line.redis.delete(marker)
+        # A job for this second that came while this thread held it asked for another look (see run_due):
+        # look again, unless that job took the second itself once it was let go.
+        if not line.redis.get(_again(second, late)):
+            return
+        if not line.redis.set(marker, "1", nx=True, ex=ARM_EARLY + STEPPING_SECONDS):
+            return
 
 
 def step_second(second: int, late: bool = False) -> int:
