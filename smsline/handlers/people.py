@@ -89,25 +89,29 @@ def h_add(ctx: Ctx) -> None:
     number = _number_arg(ctx, "add_usage")
     if not number:
         return
-    store = ctx.store
-    pid = store.pid_for(number)  # nothing is written before the caps are checked
-    if pid and store.is_member(pid):
+    pid = ctx.store.pid_for(number)  # nothing is written before the caps are checked
+    if pid and ctx.store.is_member(pid):
         ctx.reply("add_already", number=mask(number))
         return
-    left = store.invite_left("member", pid) if pid else 0
+    _invite(ctx, number, pid, "member", "invite_member", "add_ok", alias=_alias(ctx.cmd.text))
+
+
+def _invite(ctx: Ctx, number: str, pid: str | None, kind: str, text_key: str, ok_key: str, **fields) -> None:
+    """Invite `number` (known as `pid`, if at all) as a member or an organizer, once, within the caps."""
+    store = ctx.store
+    left = store.invite_left(kind, pid) if pid else 0
     if left:
         _reply_waiting(ctx, number, left)
         return
     if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
         return
-    alias = _alias(ctx.cmd.text)
     pid = store.ensure_person(number)
-    left = store.invite("member", pid, ctx.pid, ctx.now, alias=alias)
+    left = store.invite(kind, pid, ctx.pid, ctx.now, **fields)
     if left:
-        _reply_waiting(ctx, number, left)  # a concurrent ADD of the same number invited first
+        _reply_waiting(ctx, number, left)  # a concurrent invitation of the same number came first
         return
-    _send_invite(ctx, pid, "invite_member", f"inv-m-{pid}-{int(ctx.now)}")
-    ctx.reply("add_ok", number=mask(number))
+    _send_invite(ctx, pid, text_key, f"inv-{kind[0]}-{pid}-{int(ctx.now)}")
+    ctx.reply(ok_key, number=mask(number))
 
 
 def h_remove(ctx: Ctx) -> None:
@@ -167,21 +171,7 @@ def h_organizer(ctx: Ctx) -> None:
     number = _number_arg(ctx, "organizer_usage")
     if not number:
         return
-    store = ctx.store
-    pid = store.pid_for(number)
-    left = store.invite_left("organizer", pid) if pid else 0
-    if left:
-        _reply_waiting(ctx, number, left)
-        return
-    if not _invite_allowed(ctx) or _invitee_refused(ctx, number):
-        return
-    pid = store.ensure_person(number)
-    left = store.invite("organizer", pid, ctx.pid, ctx.now)
-    if left:
-        _reply_waiting(ctx, number, left)
-        return
-    _send_invite(ctx, pid, "invite_organizer", f"inv-o-{pid}-{int(ctx.now)}")
-    ctx.reply("organizer_invited", number=mask(number))
+    _invite(ctx, number, ctx.store.pid_for(number), "organizer", "invite_organizer", "organizer_invited")
 
 
 def h_buddy(ctx: Ctx) -> None:
