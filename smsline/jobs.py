@@ -22,7 +22,7 @@ from .batch import alerts_going_out, alerts_in_progress
 from .bootstrap import current
 from .line import DEFAULT, HIGH, SEND
 from .queues import ARM_EARLY, due_job_id, round_job_id, schedule_due, send_retry
-from .store import DAY, Keys
+from .store import DAY, Keys, recipient_of, round_of
 from .sending import CLAIM_SECONDS, open_texts, send_once
 
 log = logging.getLogger(__name__)
@@ -462,12 +462,12 @@ def resume_rounds(line, now: float) -> int:
             continue
         rounds = set()
         for f, v in store.deliveries(pid, t.tid).items():
-            if ":" not in f or f.startswith("r"):
+            if recipient_of(f) is None:  # the round's spec, the "ended" mark
                 continue
             if v.startswith("sending:") and store.release_delivery(pid, t.tid, f, older_than=now - CLAIM_SECONDS):
                 v = "pending"
             if v == "pending":
-                rounds.add(int(f.split(":", 1)[0]))
+                rounds.add(round_of(f))
         for rnd in rounds:
             line.queues[HIGH].enqueue_call(deliver_round, args=(pid, t.tid, rnd), description="alert round",
                                            job_id=f"{round_job_id(pid, t.tid, rnd)}-s{slot}", result_ttl=0,

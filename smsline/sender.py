@@ -8,7 +8,7 @@ happen (`push`); one thread keeps the transport busy with them:
   leaves what it had not claimed pending (the sweep sends it) and what it had
   claimed but not recorded `sending:` (sent again when the claim lapses);
 - room is counted account-wide: each claim takes a lease in a Redis sorted set
-  (`Keys`-style name below, tokens scored by when they lapse) in the same Lua
+  (leases.py: `Keys.inflight`, tokens scored by when they lapse) in the same Lua
   script, so two worker processes on one Redis never have more than
   SMSLINE_SEND_CONCURRENCY requests in flight between them. A process that dies
   holds its leases until they lapse (LEASE_SECONDS), never longer;
@@ -38,7 +38,7 @@ from .phones import mask
 from .queues import HANDOFF_SECONDS
 from .rendering import Directory
 from .leases import LEASES, LEASE_SECONDS, POLL_SECONDS, claim_lease
-from .store import DAY, Keys
+from .store import DAY, Keys, failed_as, recipient_of, sent_as
 from .transport import ALERT, OPTED_OUT, SendError
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,6 @@ class Sender:
 
     def _launch(self) -> bool:
         """Claim and send as many waiting recipients as there is room for. True if leases ran out."""
-
         line, store, r = self.line, self.line.store, self.line.redis
         with self._cond:
             room = self.local - self.in_flight
@@ -216,11 +215,11 @@ class Sender:
         need = [it for it in claimed if it.ready is None or id(it) in stopped]
         d = Directory(store)
         if need:
-            d.prefetch(pids=[it.field.split(":", 1)[1] for it in need] + [it.rkey[0] for it in need])
+            d.prefetch(pids=[recipient_of(it.field) for it in need] + [it.rkey[0] for it in need])
         work, failed_marks = [], []
         for it in claimed:
             pid, tid, _ = it.rkey
-            rid = it.field.split(":", 1)[1]
+            rid = recipient_of(it.field)
             if it.ready is not None and id(it) not in stopped:
                 it.number, body = it.ready[0], it.ready[2]
                 work.append((it, body))
@@ -240,12 +239,11 @@ class Sender:
             self.in_flight += len(work)
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         if failed_marks:
-            self._refused(failed_marks, f"failed:{OPTED_OUT}")
+            self._refused(failed_marks, failed_as(OPTED_OUT))
         for it, body in work:
             try:
                 future = line.transport.submit_many([(it.number, body)], status_callback=callback, kind=ALERT)
             except Exception as e:  # a transport that cannot even start: not sent, so it may go back
-
                 self._answer(it, [SendError(None, None, True, type(e).__name__)])
                 continue
             future.add_done_callback(lambda f, it=it: self._answer(it, _result(f)))
@@ -270,7 +268,6 @@ class Sender:
 
     def _refused(self, items: list, value: str) -> None:
         """Claimed, and found opted out or without a number: failed, handed on; their leases back."""
-
         r = self.line.redis
         with r.pipeline(transaction=False) as pipe:
             for it in items:
@@ -279,8 +276,8 @@ class Sender:
             pipe.execute()
         by_round: dict = {}
         for it in items:
-            by_round.setdefault((it.rkey, it.now), []).append(it.field.split(":", 1)[1])
-            it.batch.outcome[it.field.split(":", 1)[1]] = "failed"
+            by_round.setdefault((it.rkey, it.now), []).append(recipient_of(it.field))
+            it.batch.outcome[recipient_of(it.field)] = "failed"
         for ((pid, tid, rnd), now), rids in by_round.items():
             escalate(self.line, pid, tid, rnd, rids, now)
         self._finish(items)
@@ -297,17 +294,16 @@ class Sender:
             self._finish([it for it, _ in answers])
 
     def _record_answers(self, answers: list) -> None:
-
         line, r, store = self.line, self.line.redis, self.line.store
         failed, slow, sids = {}, {}, []
         with r.pipeline(transaction=False) as pipe:
             for it, res in answers:
                 pid, tid, _ = it.rkey
-                rid = it.field.split(":", 1)[1]
+                rid = recipient_of(it.field)
                 dkey = Keys.deliveries.format(pid=pid, tid=tid)
                 pipe.zrem(LEASES, it.lease)
                 if isinstance(res, str):
-                    pipe.hset(dkey, it.field, f"sent:{res}")
+                    pipe.hset(dkey, it.field, sent_as(res))
                     ref = {"kind": "alert", "pid": pid, "tid": tid, "field": it.field}
                     pipe.set(Keys.sid_ref.format(sid=res), json.dumps(ref), ex=2 * DAY)
                     it.batch.outcome[rid] = "sent"
@@ -326,7 +322,7 @@ class Sender:
                     if it.now - it.spec.get("at", it.now) > HANDOFF_SECONDS:
                         slow.setdefault((it.rkey, it.now), []).append(rid)
                 else:
-                    pipe.hset(dkey, it.field, f"failed:{res.code or 'timeout'}")
+                    pipe.hset(dkey, it.field, failed_as(res.code or "timeout"))
                     failed.setdefault((it.rkey, it.now), []).append(rid)
                     it.batch.outcome[rid] = "failed"
             if sids:  # a status callback can beat the record of its send (the webhook keeps it)

@@ -360,6 +360,10 @@ def round_of(field_name: str) -> int:
     return int(field_name.split(":", 1)[0])
 
 
+def sent_as(sid: str) -> str:
+    return f"sent:{sid}"
+
+
 def delivered_as(sid: str) -> str:
     return f"delivered:{sid}"
 
