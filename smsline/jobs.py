@@ -246,8 +246,7 @@ def _own(line, second: int, since: float | None) -> list[tuple[str, float]]:
     """The first timer still armed for this second (from `since`: seconds overlap, and each steps its own)."""
     if since is None:
         return line.store.armed(second + 1, limit=1)
-    return [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, f"({second + 1}", start=0, num=1,
-                                                                    withscores=True)]
+    return line.store.armed(f"({second + 1}", limit=1, since=since)
 
 
 def step_due(line, now: float, limit: int = 5000, wait: bool = True, since: float | None = None) -> int:
@@ -262,8 +261,7 @@ def step_due(line, now: float, limit: int = 5000, wait: bool = True, since: floa
     if since is None:
         due = line.store.overdue(now, limit=limit)
     else:  # one second's own timers only: an earlier second's are its own thread's, or the sweep's
-        due = [(p.decode(), at) for p, at in line.redis.zrangebyscore(Keys.due, since, now, start=0, num=limit,
-                                                                       withscores=True)]
+        due = line.store.armed(now, limit=limit, since=since)
     if not due:
         return 0
     began = time.monotonic()

@@ -768,8 +768,9 @@ class Store:
     def overdue(self, now: float, limit: int = 1000) -> list[tuple[str, float]]:
         return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", now, start=0, num=limit, withscores=True)]
 
-    def armed(self, until: float, limit: int = 100000) -> list[tuple[str, float]]:
-        return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, "-inf", until, start=0, num=limit, withscores=True)]
+    def armed(self, until: float | str, limit: int = 100000, since: float | str = "-inf") -> list[tuple[str, float]]:
+        """Timers armed to fall due from `since` to `until`, soonest first (Redis bounds: "(x" leaves x out)."""
+        return [(p.decode(), s) for p, s in self.r.zrangebyscore(Keys.due, since, until, start=0, num=limit, withscores=True)]
 
     def release_delivery(self, pid: str, tid: int, field: str, older_than: float | None = None) -> bool:
         """Back to pending (unless the timer ended); with older_than, only a claim that old."""
