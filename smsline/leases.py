@@ -61,19 +61,22 @@ return math.max(n, 0)
 _scripts: dict = {}
 
 
-def claim_lease(r):
-    script = _scripts.get(id(r))
+def _script(r, source: str):
+    """The registered script for `source` (registered once); callers pass the client they use each time."""
+    script = _scripts.get(source)
     if script is None:
-        script = _scripts[id(r)] = r.register_script(CLAIM_LEASE)
+        script = _scripts[source] = r.register_script(source)
     return script
+
+
+def claim_lease(r):
+    return _script(r, CLAIM_LEASE)
 
 
 def take_leases(line, want: int, timeout: float = 30.0) -> list[str]:
     """Leases for `want` requests (at least one; waits while others have every one), for texts that are not alerts."""
     r = line.redis
-    script = _scripts.get(("take", id(r)))
-    if script is None:
-        script = _scripts[("take", id(r))] = r.register_script(TAKE_LEASES)
+    script = _script(r, TAKE_LEASES)
     base = "txt-" + secrets.token_hex(6)
     tokens = [f"{base}:{i}" for i in range(want)]
     deadline = time.monotonic() + timeout
@@ -81,7 +84,7 @@ def take_leases(line, want: int, timeout: float = 30.0) -> list[str]:
     while True:
         now = line.now()
         n = int(script(keys=[LEASES, Keys.wave], args=[repr(now), max(1, line.settings.send_concurrency),
-                                            repr(now + LEASE_SECONDS), want, *tokens]))
+                                            repr(now + LEASE_SECONDS), want, *tokens], client=r))
         if n or time.monotonic() > deadline:
             return tokens[:n]
         pause.wait(POLL_SECONDS * 5)
